@@ -1,0 +1,64 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything runs from .venv, which `make setup` builds with the machine's python3.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.setup-done
+COLLECTION_LINK := .collections/ansible_collections/nadle/cloudrun
+BUILD := $(CURDIR)/build
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PYTHONPATH := $(CURDIR)/.collections:$(CURDIR)
+
+.PHONY: setup test unit emulator-test integration sanity lint build demo clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	mkdir -p $(dir $(COLLECTION_LINK))
+	ln -sfn ../../.. $(COLLECTION_LINK)
+	touch $(STAMP)
+
+# Every test layer; stops at the first failing one.
+test: setup unit emulator-test integration sanity lint build
+
+unit: setup
+	$(BIN)/python -m pytest -q emulator/tests/test_units.py
+	@if ls tests/unit/plugins >/dev/null 2>&1; then $(BIN)/python -m pytest -q tests/unit; fi
+
+emulator-test: setup
+	$(BIN)/python -m pytest -q emulator/tests --deselect emulator/tests/test_units.py
+
+integration: setup
+	@if ls tests/integration/test_*.py >/dev/null 2>&1; then \
+		$(BIN)/python -m pytest -q tests/integration; \
+	else echo "integration: no playbook tests yet"; fi
+
+# ansible-test wants the collection under ansible_collections/NS/NAME, outside any
+# other git checkout (it lists files with git), so run it on a copy of the tracked files.
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/nadle-cloudrun-sanity
+SANITY_DIR := $(SANITY_ROOT)/ansible_collections/nadle/cloudrun
+GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(shell sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)).py
+sanity: setup
+	mkdir -p $(dir $(GET_PIP_CACHE)) && cp tests/sanity/get_pip_offline.py $(GET_PIP_CACHE)
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_DIR)/
+	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --python 3.11 --color no --requirements
+
+lint: setup
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/ansible-lint --profile production
+
+build: setup
+	mkdir -p $(BUILD)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
+
+demo: setup
+	@echo "The cloudrun_deploy role is not there yet (issue 7): make demo will deploy the example app."
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,89 @@
+"""python -m emulator --port PORT [--state-dir DIR] [--image REF=DIR ...]"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+
+from emulator import images
+from emulator.cloudrun import CloudRun
+from emulator.faults import Faults
+from emulator.proxy import Proxy
+from emulator.runtime import Runtime
+from emulator.server import Api, make_server
+from emulator.store import Store
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="API port; 0 picks a free one")
+    parser.add_argument("--state-dir", help="keep state (and revision logs) here across restarts")
+    parser.add_argument("--image", action="append", default=[], metavar="REF=DIR",
+                        help="register DIR, a folder with a Dockerfile, as image REF")
+    parser.add_argument("--startup-timeout", type=float, default=30.0,
+                        help="seconds a revision gets to listen on PORT when it sets no startup probe")
+    parser.add_argument("--sync-wait", type=float, default=3.0,
+                        help="seconds a write waits for its rollout before answering with a pending operation")
+    parser.add_argument("--verbose", action="store_true", help="log every API request")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    store = Store(args.state_dir)
+    for spec in args.image:
+        ref, sep, folder = spec.partition("=")
+        if not sep:
+            sys.exit(f"--image takes REF=DIR, got {spec!r}")
+        try:
+            images.register(store, ref, folder)
+        except ValueError as exc:
+            sys.exit(f"--image {spec}: {exc}")
+    scratch = None
+    if args.state_dir:
+        log_dir = os.path.join(args.state_dir, "logs")
+    else:
+        log_dir = scratch = tempfile.mkdtemp(prefix="cloudrun-emulator-logs-")
+    os.makedirs(log_dir, exist_ok=True)
+
+    faults = Faults()
+    runtime = Runtime(log_dir)
+    cloudrun = CloudRun(store, runtime, faults,
+                        {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait})
+    proxy = Proxy(args.host, cloudrun.route)
+    cloudrun.attach_proxy(proxy)
+    api = Api(cloudrun, faults, store)
+    server = make_server(args.host, args.port, api, args.verbose)
+    cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
+    cloudrun.restore_urls()
+
+    stopping = threading.Event()
+
+    def stop(_signum, _frame):
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+    thread.start()
+    print(f"listening on {cloudrun.api_base}", flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        proxy.close_all()
+        runtime.stop_all()
+        store.save()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

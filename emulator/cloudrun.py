@@ -1,0 +1,831 @@
+"""Cloud Run Admin API v2: services, revisions, operations and IAM, with revisions that run.
+
+State is kept as camelCase JSON dicts exactly as ``google.cloud.run_v2`` serialises them
+(string enums, no default values); every body in and out goes through the official types.
+"""
+
+import base64
+import copy
+import datetime
+import hashlib
+import json
+import os
+import random
+import string
+import threading
+import uuid
+
+from google.cloud import run_v2
+from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.protobuf import json_format
+
+from emulator import images, validation
+from emulator.errors import GRPC_CODES, ApiError, invalid, not_found
+from emulator.proxy import forward
+from emulator.runtime import expand, host_environment
+
+SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
+REVISION_TYPE = "type.googleapis.com/google.cloud.run.v2.Revision"
+LATEST = validation.LATEST
+REVISION = validation.REVISION
+SUCCEEDED = "CONDITION_SUCCEEDED"
+FAILED = "CONDITION_FAILED"
+RECONCILING = "CONDITION_RECONCILING"
+INVOKER = "roles/run.invoker"
+CREATOR = "emulator@nadle-cloudrun.local"
+
+# Fields of a Service the server owns; ignored on input, as the real API does.
+SERVICE_OUTPUT_ONLY = {
+    "name", "uid", "generation", "createTime", "updateTime", "deleteTime", "expireTime", "creator",
+    "lastModifier", "urls", "observedGeneration", "terminalCondition", "conditions", "latestReadyRevision",
+    "latestCreatedRevision", "trafficStatuses", "uri", "satisfiesPzs", "threatDetectionEnabled",
+    "reconciling", "etag",
+}
+REVISION_FIELDS = {f.json_name for f in run_v2.Revision.pb().DESCRIPTOR.fields}
+
+NOT_LISTENING = (
+    "Revision '{revision}' is not ready and cannot serve traffic. The user-provided container failed to "
+    "start and listen on the port defined provided by the PORT={port} environment variable within the "
+    "allocated timeout. This can happen when the container port is misconfigured or if the timeout is too "
+    "short. The health check timeout can be extended. Logs for this revision might contain more "
+    "information.\n\nLogs URL: {log_uri}"
+)
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def short(name):
+    return name.rsplit("/", 1)[-1]
+
+
+def parse_message(raw, message_cls, what):
+    """Parse a request body with the official type; an unknown field is a 400, as on the API."""
+    try:
+        message = message_cls.from_json(raw or "{}")
+    except json_format.ParseError as exc:
+        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
+    return json.loads(message_cls.to_json(
+        message, use_integers_for_enums=False, always_print_fields_with_no_presence=False))
+
+
+def render(message_cls, data, int_enums=False):
+    """Serialise a stored dict through the official type, so only real fields go out."""
+    message = message_cls.from_json(json.dumps(data))
+    return json.loads(message_cls.to_json(
+        message, use_integers_for_enums=int_enums, always_print_fields_with_no_presence=False))
+
+
+def project_number(project):
+    return str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
+
+
+def default_startup_probe(port):
+    return {"tcpSocket": {"port": port}, "timeoutSeconds": 240, "periodSeconds": 240, "failureThreshold": 1}
+
+
+def _condition(kind, state, message=None, **extra):
+    condition = {"type": kind, "state": state, "lastTransitionTime": now()}
+    if message:
+        condition["message"] = message
+    condition.update(extra)
+    return condition
+
+
+class RevisionFailure(Exception):
+    """A revision that cannot become ready; the message is what Cloud Run would say."""
+
+    def __init__(self, message, reason="HEALTH_CHECK_CONTAINER_ERROR"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class CloudRun:  # pylint: disable=too-many-public-methods
+    """The Cloud Run v2 API over the store, the revision runtime and the URL proxy."""
+
+    def __init__(self, store, runtime, faults, options):
+        self.store = store
+        self.runtime = runtime
+        self.faults = faults
+        self.startup_timeout = options.get("startup_timeout", 30.0)
+        self.sync_wait = options.get("sync_wait", 3.0)
+        self.proxy = None  # set by attach_proxy
+        self._rr = {}  # service name -> {revision: current weight}, smooth weighted round robin
+        self._rr_lock = threading.Lock()
+        self._start_locks = {}
+        self._op_events = {}
+
+    def attach_proxy(self, proxy):
+        self.proxy = proxy
+
+    # ----------------------------------------------------------------- helpers
+    def _service(self, name):
+        service = self.store.services.get(name)
+        if service is None:
+            raise not_found(f'service "{name}" not found')
+        return service
+
+    def _new_etag(self):
+        return '"' + uuid.uuid4().hex[:16] + '"'
+
+    def _defaults(self, spec, project):
+        """The values Cloud Run fills in on write (wire contract section 6)."""
+        spec = copy.deepcopy(spec)
+        spec.setdefault("launchStage", "GA")
+        spec.setdefault("ingress", "INGRESS_TRAFFIC_ALL")
+        if not spec.get("traffic"):
+            spec["traffic"] = [{"type": LATEST, "percent": 100}]
+        template = spec.setdefault("template", {})
+        containers = template.get("containers") or []
+        cpu = None
+        for index, container in enumerate(containers):
+            resources = container.get("resources")
+            if resources is None:
+                resources = container["resources"] = {"cpuIdle": True, "startupCpuBoost": True}
+            limits = resources.setdefault("limits", {})
+            limits.setdefault("cpu", "1000m")
+            limits.setdefault("memory", "512Mi")
+            ingress_container = container.get("ports") or (index == 0 and not any(
+                c.get("ports") for c in containers))
+            if ingress_container:
+                cpu = validation.parse_cpu(limits["cpu"])
+                ports = container.setdefault("ports", [{}])
+                ports[0].setdefault("name", "http1")
+                ports[0].setdefault("containerPort", 8080)
+                container.setdefault("startupProbe", default_startup_probe(ports[0]["containerPort"]))
+        template.setdefault("timeout", "300s")
+        template.setdefault("serviceAccount", f"{project_number(project)}-compute@developer.gserviceaccount.com")
+        template.setdefault("executionEnvironment", "EXECUTION_ENVIRONMENT_GEN2")
+        if not template.get("maxInstanceRequestConcurrency"):
+            template["maxInstanceRequestConcurrency"] = 1 if cpu is not None and cpu < 1 else 80
+        template.setdefault("scaling", {}).setdefault("maxInstanceCount", 100)
+        return spec
+
+    def _ingress_container(self, template):
+        containers = template.get("containers") or []
+        for container in containers:
+            if container.get("ports"):
+                return container
+        return containers[0] if containers else {}
+
+    # ------------------------------------------------------------- operations
+    def _new_operation(self, parent, metadata, metadata_type=SERVICE_TYPE):
+        name = f"{parent}/operations/{uuid.uuid4()}"
+        operation = {"name": name, "metadata": dict(metadata, **{"@type": metadata_type}),
+                     "_holds": self.faults.pending_polls()}
+        self.store.operations[name] = operation
+        self._op_events[name] = threading.Event()
+        return operation
+
+    def _finish_operation(self, name, response=None, error=None, response_type=SERVICE_TYPE):
+        with self.store.lock:
+            operation = self.store.operations.get(name)
+            if operation is None:
+                return
+            operation["done"] = True
+            if error is not None:
+                operation["error"] = error
+            else:
+                operation["response"] = dict(response, **{"@type": response_type})
+            self.store.save()
+        event = self._op_events.pop(name, None)
+        if event is not None:
+            event.set()
+
+    def _wait_operation(self, name, timeout):
+        event = self._op_events.get(name)
+        if event is not None:
+            event.wait(timeout)
+
+    def operation_view(self, name, poll=True):
+        with self.store.lock:
+            operation = self.store.operations.get(name)
+            if operation is None:
+                raise not_found(f'operation "{name}" not found')
+            if poll and operation.get("_holds", 0) > 0:
+                operation["_holds"] -= 1
+                return {"name": name, "metadata": operation["metadata"]}
+            if operation.get("_holds", 0) > 0:
+                return {"name": name, "metadata": operation["metadata"]}
+            return {k: v for k, v in operation.items() if not k.startswith("_")}
+
+    def get_operation(self, name):
+        return self.operation_view(name)
+
+    def wait_operation(self, name, body):
+        request = json.loads(body or b"{}")
+        seconds = validation.duration_seconds(request.get("timeout", "")) or 30.0
+        self.operation_view(name, poll=False)
+        self._wait_operation(name, min(seconds, 600.0))
+        return self.operation_view(name)
+
+    def list_operations(self, parent, query):
+        with self.store.lock:
+            names = sorted(n for n in self.store.operations if n.startswith(parent + "/operations/"))
+        return {"operations": [self.operation_view(n, poll=False) for n in names]}
+
+    def delete_operation(self, name):
+        with self.store.lock:
+            if self.store.operations.pop(name, None) is None:
+                raise not_found(f'operation "{name}" not found')
+            self.store.save()
+        return {}
+
+    def _answer(self, operation):
+        """Hold the request briefly so a quick rollout answers done at once, as the client prefers."""
+        if operation.get("_holds", 0) == 0:
+            self._wait_operation(operation["name"], self.sync_wait)
+        return self.operation_view(operation["name"], poll=False)
+
+    # --------------------------------------------------------------- services
+    def view_service(self, service, int_enums=False):
+        return render(run_v2.Service, service, int_enums)
+
+    def get_service(self, name, int_enums=False):
+        with self.store.lock:
+            return self.view_service(self._service(name), int_enums)
+
+    def list_services(self, parent, query, int_enums=False):
+        with self.store.lock:
+            names = sorted(n for n in self.store.services if n.startswith(parent + "/services/"))
+            page = self._page(names, query)
+            result = {"services": [self.view_service(self.store.services[n], int_enums) for n in page["items"]]}
+        if page["next"]:
+            result["nextPageToken"] = page["next"]
+        return result
+
+    @staticmethod
+    def _page(items, query):
+        size = int(query.get("pageSize", ["0"])[0] or 0) or 100
+        start = int(query.get("pageToken", ["0"])[0] or 0)
+        chunk = items[start:start + size]
+        more = start + size < len(items)
+        return {"items": chunk, "next": str(start + size) if more else ""}
+
+    def create_service(self, parent, query, body):
+        service_id = query.get("serviceId", [""])[0]
+        validate_only = query.get("validateOnly", ["false"])[0] == "true"
+        spec = parse_message(body, run_v2.Service, "service")
+        return self._write(parent, service_id, spec, "CreateServiceRequest", create=True,
+                           validate_only=validate_only)
+
+    def update_service(self, name, query, body):
+        parent, service_id = name.rsplit("/services/", 1)
+        spec = parse_message(body, run_v2.Service, "service")
+        mask = [f for f in query.get("updateMask", [""])[0].split(",") if f]
+        allow_missing = query.get("allowMissing", ["false"])[0] == "true"
+        validate_only = query.get("validateOnly", ["false"])[0] == "true"
+        with self.store.lock:
+            current = self.store.services.get(name)
+            if current is None and not allow_missing:
+                raise not_found(f'service "{name}" not found')
+            if current is not None and spec.get("etag") and spec["etag"] != current.get("etag"):
+                raise ApiError(412, f"The etag '{spec['etag']}' does not match the current etag of service "
+                                    f"'{service_id}'. Read the service again and retry.", "FAILED_PRECONDITION")
+            if current is not None and mask:
+                spec = self._masked(current, spec, mask)
+        return self._write(parent, service_id, spec, "UpdateServiceRequest", create=current is None,
+                           validate_only=validate_only)
+
+    @staticmethod
+    def _masked(current, spec, mask):
+        merged = {k: copy.deepcopy(v) for k, v in current.items() if k not in SERVICE_OUTPUT_ONLY}
+        for path in mask:
+            keys = [json_format._SnakeToCamelCase(p) for p in path.split(".")]  # pylint: disable=protected-access
+            src, dst = spec, merged
+            for key in keys[:-1]:
+                src = src.get(key, {})
+                dst = dst.setdefault(key, {})
+            if keys[-1] in src:
+                dst[keys[-1]] = copy.deepcopy(src[keys[-1]])
+            else:
+                dst.pop(keys[-1], None)
+        return merged
+
+    def _write(self, parent, service_id, spec, request_name, create, validate_only):
+        spec = {k: v for k, v in spec.items() if k not in SERVICE_OUTPUT_ONLY}
+        violations = validation.check_service_id(service_id) if create else []
+        violations += validation.check_service(spec, service_id)
+        if violations:
+            raise invalid(violations, request_name)
+        project = parent.split("/")[1]
+        name = f"{parent}/services/{service_id}"
+        desired = self._defaults(spec, project)
+        with self.store.lock:
+            current = self.store.services.get(name)
+            if create and current is not None:
+                raise ApiError(409, f"Resource '{service_id}' already exists.", "ALREADY_EXISTS")
+            self._check_traffic_refs(name, desired)
+            if not validate_only and self.faults.take_etag_conflict():
+                raise ApiError(409, f"Conflict for resource '{service_id}': the service was modified concurrently. "
+                                    "Read it again and retry.", "ABORTED")
+            if validate_only:
+                preview = dict(current or {}, **desired)
+                preview.update({"name": name})
+                operation = self._new_operation(parent, preview)
+                self._finish_operation(operation["name"], preview)
+                return self.operation_view(operation["name"], poll=False)
+            changed, service, new_revision = self._apply(name, current, desired)
+            operation = self._new_operation(parent, service)
+            self.store.save()
+        if not changed:
+            self._finish_operation(operation["name"], copy.deepcopy(service))
+        elif new_revision is not None:
+            threading.Thread(target=self._rollout, args=(name, new_revision, operation["name"]),
+                             name=f"rollout-{short(new_revision)}", daemon=True).start()
+        else:
+            self._settle(name, operation["name"])
+        return self._answer(operation)
+
+    def _check_traffic_refs(self, name, desired):
+        pinned = desired["template"].get("revision")
+        for index, target in enumerate(desired.get("traffic", [])):
+            revision = target.get("revision")
+            if target.get("type") == REVISION and revision and revision != pinned \
+                    and f"{name}/revisions/{revision}" not in self.store.revisions:
+                raise invalid([(f"service.traffic[{index}].revision", f"Revision '{revision}' does not exist.")],
+                              "UpdateServiceRequest")
+
+    def _template_changed(self, current, desired):
+        if current is None:
+            return True
+        old = dict(current.get("template", {}))
+        new = dict(desired["template"])
+        pinned = new.pop("revision", "")
+        old.pop("revision", None)
+        if old != new:
+            return True
+        return bool(pinned) and pinned != short(current.get("latestCreatedRevision", ""))
+
+    def _apply(self, name, current, desired):
+        """Store the desired spec; a changed template makes a new revision.
+
+        Returns (changed, service, new revision name or None).
+        """
+        stamp = now()
+        if current is None:
+            service = {"name": name, "uid": str(uuid.uuid4()), "generation": "0", "createTime": stamp,
+                       "creator": CREATOR}
+            self.store.services[name] = service
+        else:
+            service = current
+            spec_now = {k: v for k, v in service.items() if k not in SERVICE_OUTPUT_ONLY}
+            if spec_now == desired:
+                return False, service, None  # nothing to change: no new generation, no new revision
+        template_changed = self._template_changed(current, desired)
+        for key in [k for k in service if k not in SERVICE_OUTPUT_ONLY]:
+            del service[key]
+        service.update(copy.deepcopy(desired))
+        generation = int(service["generation"]) + 1
+        service.update({"generation": str(generation), "updateTime": stamp, "lastModifier": CREATOR,
+                        "etag": self._new_etag(), "reconciling": True})
+        self._ensure_urls(name)
+        if not template_changed:
+            return True, service, None
+        revision_id = desired["template"].get("revision") or "{}-{:05d}-{}".format(
+            short(name), generation, "".join(random.choices(string.ascii_lowercase + string.digits, k=3)))
+        revision_name = f"{name}/revisions/{revision_id}"
+        existing = self.store.revisions.get(revision_name)
+        if existing is not None:
+            raise ApiError(409, f"Revision named '{revision_id}' with different configuration already exists.",
+                           "ALREADY_EXISTS")
+        self.store.revisions[revision_name] = self._new_revision(service, revision_name, desired["template"])
+        service["latestCreatedRevision"] = revision_name
+        service["terminalCondition"] = _condition("Ready", RECONCILING, "Deploying revision.")
+        return True, service, revision_name
+
+    def _new_revision(self, service, revision_name, template):
+        revision = {k: copy.deepcopy(v) for k, v in template.items() if k in REVISION_FIELDS}
+        revision.update({
+            "name": revision_name, "uid": str(uuid.uuid4()), "generation": "1",
+            "service": short(service["name"]), "createTime": now(), "updateTime": now(),
+            "launchStage": service.get("launchStage", "GA"), "creator": CREATOR,
+            "logUri": f"{self._api_base()}/_emulator/logs/{revision_name}", "etag": self._new_etag(),
+            "reconciling": True, "observedGeneration": "1",
+            "conditions": [_condition("Ready", RECONCILING, "Deploying revision.")],
+            "_template": copy.deepcopy(template),
+        })
+        return revision
+
+    def _api_base(self):
+        return getattr(self, "api_base", "http://127.0.0.1")
+
+    # ---------------------------------------------------------------- rollout
+    def _rollout(self, service_name, revision_name, operation_name):
+        try:
+            process = self._launch(revision_name)
+        except RevisionFailure as failure:
+            self._mark_revision(revision_name, failure)
+        else:
+            self.runtime.adopt(process)
+            self._mark_revision(revision_name, None)
+        self._settle(service_name, operation_name)
+
+    def _mark_revision(self, revision_name, failure):
+        with self.store.lock:
+            revision = self.store.revisions.get(revision_name)
+            if revision is None:
+                return
+            revision["reconciling"] = False
+            revision["updateTime"] = now()
+            if failure is None:
+                revision["conditions"] = [
+                    _condition("Ready", SUCCEEDED), _condition("ContainerHealthy", SUCCEEDED),
+                    _condition("ResourcesAvailable", SUCCEEDED)]
+            else:
+                revision["conditions"] = [
+                    _condition("Ready", FAILED, str(failure), revisionReason=failure.reason),
+                    _condition("ContainerHealthy", FAILED, str(failure), revisionReason=failure.reason)]
+            self.store.save()
+
+    @staticmethod
+    def revision_ready(revision):
+        ready = [c for c in revision.get("conditions", []) if c.get("type") == "Ready"]
+        return bool(ready) and ready[0].get("state") == SUCCEEDED
+
+    @staticmethod
+    def revision_failure(revision):
+        for condition in revision.get("conditions", []):
+            if condition.get("type") == "Ready" and condition.get("state") == FAILED:
+                return condition.get("message", "")
+        return None
+
+    def _resolve_env(self, container, revision_id):
+        env = {}
+        for item in container.get("env") or []:
+            if "valueSource" in item:
+                ref = item["valueSource"].get("secretKeyRef", {})
+                value = self.resolve_secret(ref)
+                if value is None:
+                    raise RevisionFailure(
+                        f"Revision '{revision_id}' is not ready and cannot serve traffic. "
+                        f"spec.template.spec.containers[0].env.valueFrom.secretKeyRef: Secret "
+                        f"'{ref.get('secret')}' version '{ref.get('version', 'latest')}' was not found or "
+                        "cannot be accessed.", reason="REVISION_REASON_UNDEFINED")
+                env[item["name"]] = value
+            else:
+                env[item["name"]] = item.get("value", "")
+        return env
+
+    def resolve_secret(self, ref):  # pylint: disable=unused-argument
+        """Secret Manager is not emulated yet: every secret reference is unresolvable."""
+        return None
+
+    def _startup_timeout(self, container):
+        """A startup probe the user set decides the deadline; Cloud Run's 240 s default does not."""
+        probe = container.get("startupProbe") or {}
+        port = (container.get("ports") or [{}])[0].get("containerPort", 8080)
+        if not probe or probe == default_startup_probe(port):
+            return self.startup_timeout
+        return (probe.get("initialDelaySeconds", 0)
+                + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3))
+
+    def _launch(self, revision_name):
+        """Start the revision's process and wait until it listens; raise RevisionFailure otherwise."""
+        with self.store.lock:
+            revision = copy.deepcopy(self.store.revisions[revision_name])
+        template = revision["_template"]
+        revision_id = short(revision_name)
+        service_id = short(revision_name.split("/revisions/")[0])
+        container = self._ingress_container(template)
+        image = container.get("image", "")
+        entry = images.resolve(self.store, image)
+        if entry is None:
+            raise RevisionFailure(
+                f"Revision '{revision_id}' is not ready and cannot serve traffic. Image '{image}' not found.",
+                reason="REVISION_REASON_UNDEFINED")
+        try:
+            config = images.ImageConfig(entry["dir"])
+        except (OSError, ValueError) as exc:
+            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
+                                  f"Image '{image}' cannot be read: {exc}") from exc
+        env = host_environment()
+        for key, value in config.env.items():
+            env[key] = config.host_path(value)
+            if key == "PATH":
+                env[key] = os.pathsep.join([value, host_environment()["PATH"]])
+        env.update(self._resolve_env(container, revision_id))
+        env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
+        argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
+        if not argv:
+            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
+                                  "The image has no ENTRYPOINT or CMD and the container sets no command.")
+        workdir = container.get("workingDir")
+        cwd = config.host_path(workdir) if workdir else entry["dir"]
+        if not os.path.isdir(cwd):
+            cwd = entry["dir"]
+        container_port = container.get("ports", [{}])[0].get("containerPort", 8080)
+        try:
+            process = self.runtime.start(revision_name, argv, cwd, env)
+        except OSError as exc:
+            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
+                                  f"The container command {argv[0]!r} could not be started: {exc}") from exc
+        if process.wait_ready(self._startup_timeout(container)):
+            return process
+        process.stop()
+        message = NOT_LISTENING.format(revision=revision_id, port=container_port, log_uri=revision["logUri"])
+        tail = process.log_tail()
+        exit_code = process.proc.returncode
+        if exit_code is not None:
+            message += f"\n\nThe container exited with code {exit_code}."
+        if tail:
+            message += "\n\nContainer log (last lines):\n" + "\n".join(tail)
+        raise RevisionFailure(message)
+
+    def _settle(self, service_name, operation_name):
+        """Route traffic to ready revisions, write the conditions and finish the operation."""
+        stop = []
+        with self.store.lock:
+            service = self.store.services.get(service_name)
+            if service is None:
+                self._finish_operation(operation_name, error={"code": GRPC_CODES["NOT_FOUND"],
+                                                              "message": f"Service {service_name} was deleted."})
+                return
+            latest = self.store.revisions.get(service.get("latestCreatedRevision", ""))
+            failure = self.revision_failure(latest) if latest else None
+            if latest is not None and failure is None and self.revision_ready(latest):
+                service["latestReadyRevision"] = latest["name"]
+            routes, route_error = self._resolve_routes(service)
+            if failure is None and route_error:
+                failure = route_error
+            if failure is None:
+                self.store.urls[service_name].update(routes)
+                self._refresh_tag_urls(service_name)
+            service["trafficStatuses"] = self._traffic_statuses(service_name)
+            service["observedGeneration"] = service["generation"]
+            service["reconciling"] = False
+            if failure is None:
+                service["terminalCondition"] = _condition("Ready", SUCCEEDED)
+                service["conditions"] = [_condition("RoutesReady", SUCCEEDED),
+                                         _condition("ConfigurationsReady", SUCCEEDED)]
+            else:
+                service["terminalCondition"] = _condition("Ready", FAILED, failure, reason="REVISION_FAILED")
+                service["conditions"] = [_condition("RoutesReady", FAILED, failure),
+                                         _condition("ConfigurationsReady", FAILED, failure)]
+            serving = self.serving_revisions(service_name)
+            stop = [n for n in self.runtime.names() if n.startswith(service_name + "/revisions/")
+                    and n not in serving]
+            self.store.save()
+            snapshot = copy.deepcopy(service)
+        for name in stop:
+            self.runtime.stop(name)
+        if failure is None:
+            self._finish_operation(operation_name, snapshot)
+        else:
+            self._finish_operation(operation_name, error={"code": GRPC_CODES["FAILED_PRECONDITION"],
+                                                          "message": failure})
+
+    def _resolve_routes(self, service):
+        """The split and the tag map the spec asks for, or an error if a target is not ready."""
+        split, tags = [], {}
+        for target in service.get("traffic", []):
+            if target.get("type") == LATEST:
+                revision_name = service.get("latestReadyRevision")
+                if not revision_name:
+                    return None, "No revision is ready to serve the LATEST traffic target."
+            else:
+                revision_name = f"{service['name']}/revisions/{target['revision']}"
+                revision = self.store.revisions.get(revision_name)
+                if revision is None or not self.revision_ready(revision):
+                    return None, (f"Revision '{target['revision']}' is not ready and cannot serve traffic.")
+            if target.get("percent"):
+                split.append([revision_name, target["percent"]])
+            if target.get("tag"):
+                tags[target["tag"]] = revision_name
+        return {"split": split, "tag_revisions": tags, "traffic": copy.deepcopy(service.get("traffic", []))}, None
+
+    def _traffic_statuses(self, service_name):
+        urls = self.store.urls[service_name]
+        statuses = []
+        for target in urls.get("traffic", []):
+            status = {k: target[k] for k in ("type", "revision", "percent", "tag") if target.get(k)}
+            if target.get("tag"):
+                status["uri"] = self._url(urls["tag_ports"][target["tag"]])
+            statuses.append(status)
+        return statuses
+
+    def serving_revisions(self, service_name):
+        urls = self.store.urls.get(service_name, {})
+        return {r for r, p in urls.get("split", []) if p} | set(urls.get("tag_revisions", {}).values())
+
+    # -------------------------------------------------------------------- URLs
+    def _url(self, port):
+        return f"http://{self.proxy.host}:{port}"
+
+    def _ensure_urls(self, service_name):
+        urls = self.store.urls.setdefault(
+            service_name, {"port": 0, "tag_ports": {}, "split": [], "tag_revisions": {}, "traffic": []})
+        urls["port"] = self.proxy.open(("service", service_name), urls.get("port", 0))
+        service = self.store.services[service_name]
+        service["uri"] = self._url(urls["port"])
+        service["urls"] = [service["uri"]]
+
+    def _refresh_tag_urls(self, service_name):
+        urls = self.store.urls[service_name]
+        wanted = set(urls["tag_revisions"])
+        for tag in list(urls["tag_ports"]):
+            if tag not in wanted:
+                self.proxy.close(("tag", service_name, tag))
+                del urls["tag_ports"][tag]
+        for tag in wanted:
+            urls["tag_ports"][tag] = self.proxy.open(("tag", service_name, tag), urls["tag_ports"].get(tag, 0))
+
+    def restore_urls(self):
+        """After a restart with --state-dir: listen again on every stored URL."""
+        with self.store.lock:
+            for service_name in list(self.store.services):
+                if service_name in self.store.urls:
+                    self._ensure_urls(service_name)
+                    self._refresh_tag_urls(service_name)
+                    self.store.services[service_name]["trafficStatuses"] = self._traffic_statuses(service_name)
+            self.store.save()
+
+    def _pick(self, service_name, split):
+        """Smooth weighted round robin: a 90/10 split gives exactly 9 of every 10 requests to the first."""
+        with self._rr_lock:
+            weights = self._rr.setdefault(service_name, {})
+            total = sum(percent for _revision, percent in split)
+            best = None
+            for revision_name, percent in split:
+                weights[revision_name] = weights.get(revision_name, 0) + percent
+                if best is None or weights[revision_name] > weights[best]:
+                    best = revision_name
+            weights[best] -= total
+            return best
+
+    def _public(self, service_name):
+        service = self.store.services.get(service_name, {})
+        if service.get("invokerIamDisabled"):
+            return True
+        policy = self.store.policies.get(service_name, {})
+        return any(b.get("role") == INVOKER and "allUsers" in b.get("members", [])
+                   for b in policy.get("bindings", []))
+
+    def route(self, key, request):
+        """Serve one request to a service or tag URL; returns (status, headers, body)."""
+        service_name = key[1]
+        with self.store.lock:
+            urls = copy.deepcopy(self.store.urls.get(service_name))
+            public = self._public(service_name)
+        if urls is None:
+            return 404, [("Content-Type", "text/plain")], b"Not Found\n"
+        authorization = request.headers.get("Authorization") or request.headers.get("authorization") or ""
+        if not public and not authorization.startswith("Bearer "):
+            return 403, [("Content-Type", "text/html; charset=UTF-8")], (
+                b"<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>"
+                b"<h2>Your client does not have permission to get URL <code>" + request.path.encode()
+                + b"</code> from this server.</h2></body></html>\n")
+        if key[0] == "tag":
+            revision_name = urls["tag_revisions"].get(key[2])
+        else:
+            split = [s for s in urls["split"] if s[1]]
+            revision_name = self._pick(service_name, split) if split else None
+        if revision_name is None:
+            return 503, [("Content-Type", "text/plain")], b"Service Unavailable: no revision is serving.\n"
+        process = self.runtime.get(revision_name)
+        if process is None:
+            process = self._cold_start(revision_name)
+            if process is None:
+                return 503, [("Content-Type", "text/plain")], b"Service Unavailable: the revision did not start.\n"
+        try:
+            return forward(process.port, request)
+        except OSError as exc:
+            return 502, [("Content-Type", "text/plain")], f"Bad Gateway: {exc}\n".encode()
+
+    def _cold_start(self, revision_name):
+        with self._rr_lock:
+            lock = self._start_locks.setdefault(revision_name, threading.Lock())
+        with lock:
+            process = self.runtime.get(revision_name)
+            if process is not None:
+                return process
+            try:
+                process = self._launch(revision_name)
+            except RevisionFailure:
+                return None
+            self.runtime.adopt(process)
+            return process
+
+    # --------------------------------------------------------------- deletion
+    def delete_service(self, name, query):
+        with self.store.lock:
+            service = self._service(name)
+            etag = query.get("etag", [""])[0]
+            if etag and etag != service.get("etag"):
+                raise ApiError(412, f"The etag '{etag}' does not match the current etag of service "
+                                    f"'{short(name)}'. Read the service again and retry.", "FAILED_PRECONDITION")
+            if self.faults.take_etag_conflict():
+                raise ApiError(409, f"Conflict for resource '{short(name)}': the service was modified "
+                                    "concurrently. Read it again and retry.", "ABORTED")
+            parent = name.rsplit("/services/", 1)[0]
+            service = self.store.services.pop(name)
+            service.update({"deleteTime": now(), "reconciling": False})
+            revisions = [r for r in self.store.revisions if r.startswith(name + "/revisions/")]
+            for revision_name in revisions:
+                del self.store.revisions[revision_name]
+            self.store.policies.pop(name, None)
+            urls = self.store.urls.pop(name, {})
+            operation = self._new_operation(parent, service)
+            self.store.save()
+        for revision_name in revisions:
+            self.runtime.stop(revision_name)
+        self.proxy.close(("service", name))
+        for tag in urls.get("tag_ports", {}):
+            self.proxy.close(("tag", name, tag))
+        self._finish_operation(operation["name"], service)
+        return self.operation_view(operation["name"], poll=False)
+
+    # -------------------------------------------------------------- revisions
+    def view_revision(self, revision, int_enums=False):
+        return render(run_v2.Revision, {k: v for k, v in revision.items() if not k.startswith("_")}, int_enums)
+
+    def list_revisions(self, service_name, query, int_enums=False):
+        with self.store.lock:
+            self._service(service_name)
+            names = [n for n in self.store.revisions if n.startswith(service_name + "/revisions/")]
+            names.sort(key=lambda n: self.store.revisions[n]["createTime"], reverse=True)
+            page = self._page(names, query)
+            result = {"revisions": [self.view_revision(self.store.revisions[n], int_enums) for n in page["items"]]}
+        if page["next"]:
+            result["nextPageToken"] = page["next"]
+        return result
+
+    def get_revision(self, name, int_enums=False):
+        with self.store.lock:
+            revision = self.store.revisions.get(name)
+            if revision is None:
+                raise not_found(f'revision "{name}" not found')
+            return self.view_revision(revision, int_enums)
+
+    def delete_revision(self, name):
+        service_name = name.split("/revisions/")[0]
+        with self.store.lock:
+            revision = self.store.revisions.get(name)
+            if revision is None:
+                raise not_found(f'revision "{name}" not found')
+            service = self.store.services.get(service_name, {})
+            if name in self.serving_revisions(service_name) or name == service.get("latestCreatedRevision"):
+                raise ApiError(400, f"Revision '{short(name)}' is serving traffic or is the latest revision of "
+                                    "its service and cannot be deleted.", "FAILED_PRECONDITION")
+            del self.store.revisions[name]
+            parent = name.split("/services/")[0]
+            view = {k: v for k, v in revision.items() if not k.startswith("_")}
+            operation = self._new_operation(parent, view, REVISION_TYPE)
+            self.store.save()
+        self.runtime.stop(name)
+        self._finish_operation(operation["name"], view, response_type=REVISION_TYPE)
+        return self.operation_view(operation["name"], poll=False)
+
+    # -------------------------------------------------------------------- IAM
+    def get_iam_policy(self, resource):
+        with self.store.lock:
+            self._service(resource)
+            policy = self.store.policies.get(resource)
+        return policy or {"etag": "ACAB"}
+
+    def set_iam_policy(self, resource, body):
+        request = iam_policy_pb2.SetIamPolicyRequest()
+        try:
+            json_format.Parse(body or b"{}", request)
+        except json_format.ParseError as exc:
+            raise ApiError(400, f"Invalid JSON payload received for setIamPolicy. {exc}") from exc
+        with self.store.lock:
+            self._service(resource)
+            current = self.store.policies.get(resource, {"etag": "ACAB"})
+            sent_etag = base64.b64encode(request.policy.etag).decode() if request.policy.etag else ""
+            if sent_etag and sent_etag != current.get("etag"):
+                raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
+                                    "read-modify-write with exponential backoff.", "ABORTED")
+            if self.faults.take_etag_conflict():
+                raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
+                                    "read-modify-write with exponential backoff.", "ABORTED")
+            policy = policy_pb2.Policy()
+            policy.CopyFrom(request.policy)
+            policy.version = policy.version or 1
+            policy.etag = uuid.uuid4().bytes[:8]
+            stored = json_format.MessageToDict(policy)
+            self.store.policies[resource] = stored
+            self.store.save()
+        return stored
+
+    def test_iam_permissions(self, resource, body):
+        request = iam_policy_pb2.TestIamPermissionsRequest()
+        try:
+            json_format.Parse(body or b"{}", request)
+        except json_format.ParseError as exc:
+            raise ApiError(400, f"Invalid JSON payload received for testIamPermissions. {exc}") from exc
+        with self.store.lock:
+            self._service(resource)
+        # The emulator has one anonymous caller, allowed everything.
+        return {"permissions": list(request.permissions)} if request.permissions else {}
+
+    def log_lines(self, revision_name):
+        process = self.runtime.processes.get(revision_name)
+        if process is not None:
+            return process.log_tail(200)
+        path = self.runtime.log_path(revision_name)
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().splitlines()[-200:]
+        return []

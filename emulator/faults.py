@@ -1,0 +1,82 @@
+"""Fault injection, switched on and off while the emulator runs (POST /_emulator/faults)."""
+
+import random
+import threading
+import time
+
+from emulator.errors import ApiError
+
+MESSAGES = {
+    429: "Quota exceeded for quota metric 'Requests' of service 'run.googleapis.com'.",
+    500: "Internal error encountered.",
+    502: "Bad Gateway",
+    503: "The service is currently unavailable.",
+    504: "The request timed out.",
+}
+SETTINGS = {
+    "error_rate": float,     # share of matching requests that fail, 0..1
+    "error_count": int,      # or: the next N matching requests fail
+    "error_status": int,     # the HTTP status they fail with
+    "methods": list,         # HTTP methods (GET, PATCH, ...) or RPC names (GetService, ...); empty = all
+    "latency_ms": int,       # added to every API request
+    "pending_polls": int,    # each new operation answers "not done" to this many polls first
+    "etag_conflict": bool,   # the next write fails with 409 ABORTED
+    "seed": int,
+}
+
+
+class Faults:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.settings = {}
+        self.rng = random.Random(0)
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
+                             "latency_ms": 0, "pending_polls": 0, "etag_conflict": False, "seed": 0}
+            self.rng = random.Random(0)
+
+    def configure(self, body):
+        unknown = sorted(set(body) - set(SETTINGS))
+        if unknown:
+            raise ApiError(400, f"Unknown fault settings: {', '.join(unknown)}. Known: {', '.join(SETTINGS)}.")
+        with self.lock:
+            for key, value in body.items():
+                self.settings[key] = SETTINGS[key](value)
+            if "seed" in body:
+                self.rng = random.Random(self.settings["seed"])
+            return dict(self.settings)
+
+    def current(self):
+        with self.lock:
+            return dict(self.settings)
+
+    def before_request(self, http_method, rpc):
+        """Sleep for the added latency; raise the injected error when this request should fail."""
+        with self.lock:
+            settings = dict(self.settings)
+            methods = settings["methods"]
+            matches = not methods or http_method in methods or rpc in methods
+            fail = False
+            if matches and settings["error_count"] > 0:
+                self.settings["error_count"] -= 1
+                fail = True
+            elif matches and settings["error_rate"] > 0:
+                fail = self.rng.random() < settings["error_rate"]
+        if settings["latency_ms"]:
+            time.sleep(settings["latency_ms"] / 1000.0)
+        if fail:
+            status = settings["error_status"]
+            raise ApiError(status, MESSAGES.get(status, f"Injected error {status}."))
+
+    def take_etag_conflict(self):
+        with self.lock:
+            hit = self.settings["etag_conflict"]
+            self.settings["etag_conflict"] = False
+            return hit
+
+    def pending_polls(self):
+        with self.lock:
+            return self.settings["pending_polls"]
