@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)/.collections:$(CURDIR)
 
-.PHONY: setup test unit emulator-test integration sanity lint build demo clean
+.PHONY: setup test unit emulator-test integration sanity lint build demo clean collection-copy
 
 setup: $(STAMP)
 
@@ -26,27 +26,27 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 # Every test layer; stops at the first failing one.
 test: setup unit emulator-test integration sanity lint build
 
-unit: setup
+unit: setup collection-copy
 	$(BIN)/python -m pytest -q emulator/tests/test_units.py
-	@if ls tests/unit/plugins >/dev/null 2>&1; then $(BIN)/python -m pytest -q tests/unit; fi
+	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no --requirements
 
 emulator-test: setup
 	$(BIN)/python -m pytest -q emulator/tests --deselect emulator/tests/test_units.py
 
 integration: setup
-	@if ls tests/integration/test_*.py >/dev/null 2>&1; then \
-		$(BIN)/python -m pytest -q tests/integration; \
-	else echo "integration: no playbook tests yet"; fi
+	$(BIN)/python -m pytest -q tests/integration
 
 # ansible-test wants the collection under ansible_collections/NS/NAME, outside any
 # other git checkout (it lists files with git), so run it on a copy of the tracked files.
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/nadle-cloudrun-sanity
 SANITY_DIR := $(SANITY_ROOT)/ansible_collections/nadle/cloudrun
 GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(shell sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)).py
-sanity: setup
+collection-copy: setup
 	mkdir -p $(dir $(GET_PIP_CACHE)) && cp tests/sanity/get_pip_offline.py $(GET_PIP_CACHE)
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_DIR)/
+
+sanity: setup collection-copy
 	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --python 3.11 --color no --requirements
 
 lint: setup

@@ -36,7 +36,10 @@ COMPILED = [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in ROUTES]
 
 
 class RequestCounter:
-    """API requests seen, by HTTP method and by RPC: how tests prove that a re-run wrote nothing."""
+    """API requests seen, by HTTP method and by RPC: how tests prove that a re-run wrote nothing.
+
+    ``writes`` counts requests that can change state; validateOnly requests are not among them.
+    """
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -83,7 +86,8 @@ class Api:
         for route_method, regex, rpc, writes, handler in COMPILED:
             match = regex.match(path)
             if match and route_method == method:
-                self.counter.add(method, rpc, writes)
+                dry_run = query.get("validateOnly", ["false"])[0] == "true"
+                self.counter.add(method, rpc, writes and not dry_run)
                 self.faults.before_request(method, rpc)
                 return 200, self.call(handler, match.groupdict(), query, body, int_enums)
         raise ApiError(404, f"The requested URL {parsed.path} was not found on this server.", "NOT_FOUND")

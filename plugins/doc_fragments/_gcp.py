@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: the options and attributes every module shares."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The shared options: where, and as whom. Compatible with google.cloud's auth options.
+    DOCUMENTATION = r"""
+options:
+  project:
+    description:
+      - The Google Cloud project ID.
+      - Falls back to E(GCP_PROJECT), then E(CLOUDSDK_CORE_PROJECT), then the project of the credentials.
+    type: str
+  region:
+    description:
+      - The Cloud Run region, for example V(europe-west1) or V(asia-northeast3).
+      - Falls back to E(GCP_REGION), then E(CLOUDSDK_RUN_REGION).
+    type: str
+  auth_kind:
+    description:
+      - How to authenticate.
+      - V(application) uses Application Default Credentials (C(gcloud auth application-default login),
+        E(GOOGLE_APPLICATION_CREDENTIALS), Workload Identity, the metadata server).
+      - V(serviceaccount) uses a service account key from O(service_account_file) or O(service_account_contents).
+      - V(accesstoken) uses O(access_token) as an OAuth2 bearer token.
+      - Falls back to E(GCP_AUTH_KIND).
+      - Ignored when an emulator endpoint is used (see O(api_endpoint)).
+    type: str
+    choices: [application, serviceaccount, accesstoken]
+    default: application
+  service_account_file:
+    description:
+      - Path to a service account JSON key, for O(auth_kind=serviceaccount).
+      - Falls back to E(GCP_SERVICE_ACCOUNT_FILE).
+    type: path
+  service_account_contents:
+    description:
+      - The content of a service account JSON key (for example from Ansible Vault), for O(auth_kind=serviceaccount).
+      - Falls back to E(GCP_SERVICE_ACCOUNT_CONTENTS).
+    type: jsonarg
+  access_token:
+    description:
+      - An OAuth2 access token, for O(auth_kind=accesstoken).
+      - Falls back to E(GCP_ACCESS_TOKEN).
+    type: str
+  impersonate_service_account:
+    description:
+      - Act as this service account (its email), using the credentials above to obtain short-lived tokens.
+        The caller needs C(roles/iam.serviceAccountTokenCreator) on it.
+      - Falls back to E(GCP_IMPERSONATE_SERVICE_ACCOUNT).
+    type: str
+  scopes:
+    description:
+      - OAuth2 scopes. Defaults to C(https://www.googleapis.com/auth/cloud-platform).
+      - Falls back to E(GCP_SCOPES).
+    type: list
+    elements: str
+  api_endpoint:
+    description:
+      - Send API requests here instead of Google's endpoint.
+      - An C(http://) endpoint is a local emulator, reached with anonymous credentials.
+      - When not set and E(CLOUDRUN_EMULATOR_HOST=host:port) is set, every client talks to the emulator there
+        (the convention of Google's C(*_EMULATOR_HOST) variables).
+    type: str
+requirements:
+  - google-cloud-run >= 0.10
+  - google-auth >= 2.30
+  - google-api-core >= 2.19
+notes:
+  - Set O(project), O(region) and the auth options once for a play with
+    C(module_defaults) for C(group/nadle.cloudrun.gcp).
+  - Transient API errors (HTTP 429, 500, 502, 503, 504) are retried with exponential backoff and jitter,
+    at most 16 seconds between tries and 120 seconds in all.
+"""
+
+    # Capability attributes shared by modules that change things.
+    ATTRIBUTES = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check mode and return a prediction of C(changed) without changing anything.
+    support: full
+  diff_mode:
+    description: Returns before and after of what changes, in diff mode.
+    support: full
+  idempotent:
+    description: A second run with the same options changes nothing and reports C(changed=false).
+    support: full
+  action_group:
+    description: Use C(group/nadle.cloudrun.gcp) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - nadle.cloudrun.gcp
+"""
+
+    # Capability attributes of read-only modules.
+    INFO_ATTRIBUTES = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Read-only; runs the same in check mode.
+    support: full
+    details: This module never changes anything.
+  diff_mode:
+    description: Read-only; there is nothing to diff.
+    support: N/A
+  idempotent:
+    description: A second run changes nothing.
+    support: full
+  action_group:
+    description: Use C(group/nadle.cloudrun.gcp) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - nadle.cloudrun.gcp
+"""

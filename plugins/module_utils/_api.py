@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: each Cloud Run API call as a small function.
+
+Every call retries transient errors (429, 500, 502, 503, 504) with google.api_core's
+exponential backoff with full jitter, capped per sleep and by an overall deadline, and
+translates any API error into one CloudRunError carrying the API's own message.
+"Not found" is an answer (None), not an error, where the caller asks for that.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+try:
+    import requests
+    from google.api_core import exceptions as gexc
+    from google.api_core import retry as gretry
+    from google.api_core.future import polling as gpolling
+    from google.iam.v1 import policy_pb2
+except ImportError:  # reported by CloudRunModule
+    pass
+
+# The REST transport puts "GET https://...?%24alt=json...: " before the API's message.
+REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
+TRANSIENT = ("TooManyRequests", "InternalServerError", "BadGateway", "ServiceUnavailable", "GatewayTimeout")
+_RAISE = object()
+
+
+def transient(exc):
+    """Retry only what can succeed on a second try: throttling and server-side failures."""
+    return type(exc).__name__ in TRANSIENT and isinstance(exc, gexc.GoogleAPICallError)
+
+
+def api_retry(deadline=120.0):
+    """Backoff 1 s, 2 s, 4 s ... (jittered, at most 16 s a sleep), giving up after ``deadline`` seconds."""
+    return gretry.Retry(predicate=transient, initial=1.0, maximum=16.0, multiplier=2.0, timeout=deadline)
+
+
+def describe(action, exc):
+    """One line a person can act on, with the API's message and any field violations."""
+    if isinstance(exc, gexc.RetryError):
+        cause = exc.cause
+        text = (f"{cause.code} {REQUEST_PREFIX.sub('', cause.message)}"
+                if isinstance(cause, gexc.GoogleAPICallError) else str(cause))
+        return f"Failed to {action}: the API kept failing with a transient error until the retry deadline: {text}"
+    if isinstance(exc, gexc.GoogleAPICallError):
+        text = REQUEST_PREFIX.sub("", exc.message or "")
+        message = f"Failed to {action}: {exc.code} {text}" if exc.code else f"Failed to {action}: {text}"
+        violations = []
+        for detail in exc.details or []:
+            if isinstance(detail, dict):
+                violations += [f"{v.get('field')}: {v.get('description')}" for v in detail.get("fieldViolations", [])]
+        extra = [v for v in violations if v.split(": ", 1)[-1] not in message]
+        return message + ("".join(f"\n- {v}" for v in extra) if extra else "")
+    return f"Failed to {action}: cannot reach the API: {exc}"
+
+
+def api_call(action, not_found=_RAISE):
+    """Decorate an API function: retry transient errors, translate the rest into CloudRunError.
+
+    ``action`` is formatted with the call's keyword arguments ("get service {name}").
+    """
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(client, **kwargs):
+            what = action.format(**kwargs)
+            try:
+                return func(client, **kwargs)
+            except gexc.NotFound as exc:
+                if not_found is not _RAISE:
+                    return not_found
+                raise CloudRunError(describe(what, exc), api_status=exc.code) from exc
+            except gexc.GoogleAPICallError as exc:
+                raise CloudRunError(describe(what, exc), api_status=exc.code) from exc
+            except (gexc.RetryError, requests.RequestException) as exc:
+                raise CloudRunError(describe(what, exc)) from exc
+        return wrapper
+    return decorator
+
+
+@api_call("get service {name}", not_found=None)
+def get_service(client, name):
+    return client.get_service(name=name, retry=api_retry())
+
+
+@api_call("list services in {parent}")
+def list_services(client, parent):
+    return list(client.list_services(parent=parent, retry=api_retry()))
+
+
+@api_call("create service {service_id}")
+def create_service(client, parent, service_id, service, validate_only=False):
+    return client.create_service(request={"parent": parent, "service_id": service_id, "service": service,
+                                          "validate_only": validate_only}, retry=api_retry())
+
+
+@api_call("update service {name}")
+def update_service(client, name, service, validate_only=False):
+    service.name = name
+    return client.update_service(request={"service": service, "validate_only": validate_only},
+                                 retry=api_retry())
+
+
+@api_call("delete service {name}")
+def delete_service(client, name, etag=None):
+    request = {"name": name}
+    if etag:
+        request["etag"] = etag
+    return client.delete_service(request=request, retry=api_retry())
+
+
+@api_call("list revisions of {parent}")
+def list_revisions(client, parent):
+    return list(client.list_revisions(parent=parent, retry=api_retry()))
+
+
+@api_call("get revision {name}", not_found=None)
+def get_revision(client, name):
+    return client.get_revision(name=name, retry=api_retry())
+
+
+@api_call("read the IAM policy of {resource}")
+def get_iam_policy(client, resource):
+    return client.get_iam_policy(request={"resource": resource}, retry=api_retry())
+
+
+@api_call("write the IAM policy of {resource}")
+def set_iam_policy(client, resource, policy):
+    return client.set_iam_policy(request={"resource": resource, "policy": policy}, retry=api_retry())
+
+
+def new_binding(role, members):
+    return policy_pb2.Binding(role=role, members=members)
+
+
+def wait(operation, timeout, action):
+    """Wait for a long-running operation, polling with backoff, for at most ``timeout`` seconds.
+
+    Returns the result; a failed operation raises CloudRunError with the API's message
+    (for a revision that did not start: Cloud Run's condition message).
+    """
+    polling = gpolling.DEFAULT_POLLING.with_delay(initial=0.3, maximum=5.0, multiplier=1.5).with_timeout(timeout)
+    try:
+        return operation.result(timeout=timeout, retry=api_retry(), polling=polling)
+    except gexc.GoogleAPICallError as exc:
+        raise CloudRunError(describe(action, exc), api_status=exc.code) from exc
+    except (gexc.RetryError, requests.RequestException) as exc:
+        raise CloudRunError(describe(action, exc)) from exc
+    except TimeoutError as exc:
+        raise CloudRunError(f"Timed out after {timeout} seconds waiting to {action}; the operation "
+                            f"{operation.operation.name} is still running on the server.") from exc

@@ -1,0 +1,185 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: the base every module of the collection is built on.
+
+It owns the shared options (auth, project, region, endpoint), builds the official
+Google API clients, and turns the collection's one exception into fail_json.
+Modules never build clients themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    import google.auth
+    import google.auth.exceptions
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import run_v2
+except ImportError:
+    HAS_GOOGLE = False
+    GOOGLE_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_GOOGLE = True
+    GOOGLE_IMPORT_ERROR = None
+
+EMULATOR_ENV = "CLOUDRUN_EMULATOR_HOST"
+DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+AUTH_KINDS = ["application", "serviceaccount", "accesstoken"]
+
+
+class CloudRunError(Exception):
+    """The collection's one exception: a message a person can act on, plus facts for the result."""
+
+    def __init__(self, msg, **details):
+        super().__init__(msg)
+        self.msg = msg
+        self.details = details
+
+
+def gcp_argument_spec():
+    """The options every module shares (documented in the nadle.cloudrun._gcp doc fragment)."""
+    return dict(
+        project=dict(type="str", fallback=(env_fallback, ["GCP_PROJECT", "CLOUDSDK_CORE_PROJECT"])),
+        region=dict(type="str", fallback=(env_fallback, ["GCP_REGION", "CLOUDSDK_RUN_REGION"])),
+        auth_kind=dict(type="str", default="application", choices=AUTH_KINDS,
+                       fallback=(env_fallback, ["GCP_AUTH_KIND"])),
+        service_account_file=dict(type="path", fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_FILE"])),
+        service_account_contents=dict(type="jsonarg", no_log=True,
+                                      fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
+        access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["GCP_ACCESS_TOKEN"])),
+        impersonate_service_account=dict(type="str",
+                                         fallback=(env_fallback, ["GCP_IMPERSONATE_SERVICE_ACCOUNT"])),
+        scopes=dict(type="list", elements="str", fallback=(env_fallback, ["GCP_SCOPES"])),
+        api_endpoint=dict(type="str"),
+    )
+
+
+def emulator_endpoint(api_endpoint):
+    """The http:// endpoint of a local emulator, or None for Google's API.
+
+    ``api_endpoint`` wins; else ``CLOUDRUN_EMULATOR_HOST=host:port`` (the Google ``*_EMULATOR_HOST``
+    convention). Only plain http endpoints count as an emulator: they get anonymous credentials.
+    """
+    if api_endpoint:
+        return api_endpoint.rstrip("/") if api_endpoint.startswith("http://") else None
+    host = os.environ.get(EMULATOR_ENV)
+    if host:
+        return host.rstrip("/") if host.startswith("http://") else "http://" + host.rstrip("/")
+    return None
+
+
+def build_credentials(params):
+    """google-auth credentials for the auth options, or AnonymousCredentials for an emulator."""
+    if emulator_endpoint(params.get("api_endpoint")):
+        return AnonymousCredentials(), None
+    scopes = params.get("scopes") or DEFAULT_SCOPES
+    kind = params.get("auth_kind") or "application"
+    project = None
+    try:
+        if kind == "application":
+            credentials, project = google.auth.default(scopes=scopes)
+        elif kind == "serviceaccount":
+            # pylint: disable-next=import-outside-toplevel
+            from google.oauth2 import service_account
+            contents = params.get("service_account_contents")
+            if contents:
+                info = json.loads(contents) if isinstance(contents, str) else contents
+                credentials = service_account.Credentials.from_service_account_info(info, scopes=scopes)
+            elif params.get("service_account_file"):
+                credentials = service_account.Credentials.from_service_account_file(
+                    params["service_account_file"], scopes=scopes)
+            else:
+                raise CloudRunError("auth_kind=serviceaccount needs service_account_file or "
+                                    "service_account_contents.")
+            project = getattr(credentials, "project_id", None)
+        else:
+            if not params.get("access_token"):
+                raise CloudRunError("auth_kind=accesstoken needs access_token.")
+            # pylint: disable-next=import-outside-toplevel
+            from google.oauth2.credentials import Credentials
+            credentials = Credentials(params["access_token"])
+    except google.auth.exceptions.DefaultCredentialsError as exc:
+        raise CloudRunError(
+            "No Google credentials found for auth_kind=application. Run `gcloud auth application-default "
+            "login`, set GOOGLE_APPLICATION_CREDENTIALS, or use auth_kind=serviceaccount with "
+            f"service_account_file. ({exc})") from exc
+    except (ValueError, OSError) as exc:
+        raise CloudRunError(f"Cannot load the service account key for auth_kind={kind}: {exc}") from exc
+    if params.get("impersonate_service_account"):
+        # pylint: disable-next=import-outside-toplevel
+        from google.auth import impersonated_credentials
+        credentials = impersonated_credentials.Credentials(
+            source_credentials=credentials, target_principal=params["impersonate_service_account"],
+            target_scopes=scopes, lifetime=3600)
+    return credentials, project
+
+
+class CloudRunModule:
+    """Wraps AnsibleModule: shared options merged in, clients built once, one place to fail."""
+
+    def __init__(self, argument_spec, **kwargs):
+        spec = gcp_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        if not HAS_GOOGLE:
+            self.module.fail_json(msg=missing_required_lib("google-cloud-run"), exception=GOOGLE_IMPORT_ERROR)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff  # pylint: disable=protected-access
+        self._credentials = None
+        self._clients = {}
+
+    @property
+    def endpoint(self):
+        """The API endpoint in use: an emulator's http URL, a custom one, or None for Google's."""
+        return emulator_endpoint(self.params.get("api_endpoint")) or self.params.get("api_endpoint")
+
+    def _auth(self):
+        if self._credentials is None:
+            self._credentials = build_credentials(self.params)
+        return self._credentials
+
+    @property
+    def project(self):
+        project = self.params.get("project") or self._auth()[1]
+        if not project:
+            raise CloudRunError("project is required: set the project option, GCP_PROJECT, or "
+                                "module_defaults for group/nadle.cloudrun.gcp.")
+        return project
+
+    @property
+    def region(self):
+        if not self.params.get("region"):
+            raise CloudRunError("region is required: set the region option (e.g. europe-west1), GCP_REGION, "
+                                "or module_defaults for group/nadle.cloudrun.gcp.")
+        return self.params["region"]
+
+    @property
+    def parent(self):
+        return f"projects/{self.project}/locations/{self.region}"
+
+    def client(self, kind):
+        """``services`` or ``revisions``: an official client over REST, one per kind."""
+        if kind not in self._clients:
+            classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient}
+            endpoint = self.endpoint
+            options = ClientOptions(api_endpoint=endpoint) if endpoint else None
+            self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
+                                                client_options=options)
+        return self._clients[kind]
+
+    def run(self, handler):
+        """Call ``handler(self)`` -> result dict; a CloudRunError becomes one readable fail_json."""
+        try:
+            result = handler(self)
+        except CloudRunError as exc:
+            self.module.fail_json(msg=exc.msg, exception=traceback.format_exc(), **exc.details)
+        self.module.exit_json(**result)

@@ -1,0 +1,297 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: read, compare, act for a Cloud Run service.
+
+``ensure_present`` and ``ensure_absent`` return the module result; ``describe_services``
+is the read side shared with cloudrun_service_info.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
+    MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, ingress_container,
+    observed_state, snake_keys, validate,
+)
+
+try:
+    from google.cloud import run_v2
+except ImportError:  # reported by CloudRunModule
+    pass
+
+INVOKER = "roles/run.invoker"
+ALL_USERS = "allUsers"
+SUCCEEDED = "CONDITION_SUCCEEDED"
+IAM_ATTEMPTS = 3
+
+
+def to_dict(message):
+    """An API message as the API's own JSON (camelCase, enum names, defaults left out)."""
+    return json.loads(type(message).to_json(message, use_integers_for_enums=False,
+                                            always_print_fields_with_no_presence=False))
+
+
+def short(name):
+    return name.rsplit("/", 1)[-1] if name else None
+
+
+def _ready(conditions, kind="Ready"):
+    return any(c.get("type") == kind and c.get("state") == SUCCEEDED for c in conditions or [])
+
+
+def service_result(service):
+    """The documented ``service`` result: snake_case, short revision names, no server noise."""
+    if not service:
+        return None
+    terminal = service.get("terminalCondition") or {}
+    return {
+        "name": short(service.get("name")),
+        "resource_name": service.get("name"),
+        "uid": service.get("uid"),
+        "uri": service.get("uri"),
+        "urls": service.get("urls", []),
+        "generation": int(service.get("generation", 0)),
+        "observed_generation": int(service.get("observedGeneration", 0)),
+        "etag": service.get("etag"),
+        "create_time": service.get("createTime"),
+        "update_time": service.get("updateTime"),
+        "creator": service.get("creator"),
+        "last_modifier": service.get("lastModifier"),
+        "ready": terminal.get("state") == SUCCEEDED,
+        "reconciling": bool(service.get("reconciling")),
+        "latest_ready_revision": short(service.get("latestReadyRevision")),
+        "latest_created_revision": short(service.get("latestCreatedRevision")),
+        "terminal_condition": snake_keys(terminal),
+        "conditions": snake_keys(service.get("conditions", [])),
+        "traffic": snake_keys(service.get("traffic", [])),
+        "traffic_statuses": snake_keys(service.get("trafficStatuses", [])),
+        "ingress": service.get("ingress"),
+        "description": service.get("description", ""),
+        "labels": service.get("labels", {}),
+        "annotations": service.get("annotations", {}),
+        "template": snake_keys(service.get("template", {})),
+    }
+
+
+def revision_result(revision, traffic=None):
+    """One revision: name, created, ready, image; with ``traffic``, its percent and tags."""
+    container = ingress_container(revision) or {}
+    result = {
+        "name": short(revision.get("name")),
+        "resource_name": revision.get("name"),
+        "create_time": revision.get("createTime"),
+        "ready": _ready(revision.get("conditions")),
+        "image": container.get("image"),
+        "conditions": snake_keys(revision.get("conditions", [])),
+        "log_uri": revision.get("logUri"),
+    }
+    if traffic is not None:
+        result["percent"], result["tags"] = traffic.get(result["name"], (0, []))
+    return result
+
+
+def traffic_by_revision(service):
+    """{revision short name: (percent, [tags])} from what the service actually serves."""
+    shares = {}
+    for status in service.get("trafficStatuses", []):
+        revision = status.get("revision") or (short(service.get("latestReadyRevision"))
+                                              if status.get("type", "").endswith("LATEST") else None)
+        if not revision:
+            continue
+        percent, tags = shares.get(revision, (0, []))
+        shares[revision] = (percent + status.get("percent", 0), tags + ([status["tag"]] if status.get("tag") else []))
+    return shares
+
+
+# --------------------------------------------------------------------- IAM
+def _has_public_invoker(policy):
+    return any(b.role == INVOKER and ALL_USERS in b.members and not b.condition.expression for b in policy.bindings)
+
+
+def _set_public_invoker(policy, public):
+    """Add or remove only allUsers in roles/run.invoker; every other binding and member stays."""
+    if public:
+        for binding in policy.bindings:
+            if binding.role == INVOKER and not binding.condition.expression:
+                binding.members.append(ALL_USERS)
+                return
+        policy.bindings.append(api.new_binding(INVOKER, [ALL_USERS]))
+        return
+    for binding in list(policy.bindings):
+        if binding.role == INVOKER and ALL_USERS in binding.members:
+            binding.members.remove(ALL_USERS)
+            if not binding.members:
+                policy.bindings.remove(binding)
+
+
+def ensure_invoker(services, name, public, check_mode):
+    """Make the allUsers invoker binding match ``public``: read, modify, write with the policy etag.
+
+    A concurrent change (409 ABORTED) restarts the read-modify-write, at most 3 times.
+    Returns (changed, was_public).
+    """
+    for attempt in range(IAM_ATTEMPTS):
+        policy = api.get_iam_policy(services, resource=name)
+        was_public = _has_public_invoker(policy)
+        if was_public == public:
+            return False, was_public
+        if check_mode:
+            return True, was_public
+        _set_public_invoker(policy, public)
+        try:
+            api.set_iam_policy(services, resource=name, policy=policy)
+            return True, was_public
+        except CloudRunError as exc:
+            if exc.details.get("api_status") != 409 or attempt == IAM_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * 2 ** attempt)
+    raise CloudRunError(f"Could not update the IAM policy of {name}.")  # not reached
+
+
+# ----------------------------------------------------------------- present
+def _check_suffix_reuse(desired, changes, observed, name):
+    template_changes = [o for o in changes if o in TEMPLATE_OPTIONS]
+    suffix = desired.get("revision_suffix")
+    if suffix and template_changes and "revision_suffix" not in changes and observed.get("revision_suffix") == suffix:
+        raise CloudRunError(
+            f"revision_suffix '{suffix}' is already the name of revision {name}-{suffix}, but "
+            f"{', '.join(template_changes)} changed, which needs a new revision. Give a new revision_suffix, "
+            "or leave it out to let Cloud Run name the revision.")
+
+
+def _failure(services, full_name, service_id, error, created, pending_iam):
+    """A rollout that failed: say what was changed, what serves now, and what was not done."""
+    after = api.get_service(services, name=full_name)
+    state = to_dict(after) if after else {}
+    failed = short(state.get("latestCreatedRevision")) or "the new revision"
+    serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
+    lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
+             error.msg]
+    if created:
+        lines.append("The service was created but has no ready revision yet, so it serves nothing.")
+    else:
+        lines.append(f"The service spec was updated (generation {state.get('generation', '?')}); traffic still "
+                     f"goes to {serving or 'no revision'}.")
+    if pending_iam:
+        lines.append("allow_unauthenticated was not applied.")
+    return CloudRunError("\n".join(lines), changed=True, service=service_result(state),
+                         failed_revision=failed)
+
+
+def ensure_present(crm):
+    params = crm.params
+    service_id = params["name"]
+    problems = validate(params)
+    if problems:
+        raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
+    services = crm.client("services")
+    full_name = f"{crm.parent}/services/{service_id}"
+    current_message = api.get_service(services, name=full_name)
+    current = to_dict(current_message) if current_message else None
+    desired = desired_state(params)
+    if current is None:
+        if "image" not in desired:
+            raise CloudRunError(f"image is required to create service '{service_id}': {full_name} does not exist.")
+        observed, changes = None, [o for o in MANAGED_OPTIONS if o in desired]
+    else:
+        observed = observed_state(current, service_id)
+        changes = changed_options(desired, observed)
+        _check_suffix_reuse(desired, changes, observed, service_id)
+
+    final = current
+    if changes:
+        body = run_v2.Service.from_json(json.dumps(build_service(current, desired, service_id)))
+        if crm.check_mode:
+            # validateOnly gives the server's verdict on the request, and writes nothing.
+            if current is None:
+                api.create_service(services, parent=crm.parent, service_id=service_id, service=body,
+                                   validate_only=True)
+            else:
+                api.update_service(services, name=full_name, service=body, validate_only=True)
+            final = dict(current or {"name": full_name}, **to_dict(body))
+        else:
+            if current is None:
+                operation = api.create_service(services, parent=crm.parent, service_id=service_id, service=body)
+            else:
+                operation = api.update_service(services, name=full_name, service=body)
+            if params["wait"]:
+                try:
+                    final = to_dict(api.wait(operation, params["wait_timeout"], f"deploy service {service_id}"))
+                except CloudRunError as exc:
+                    raise _failure(services, full_name, service_id, exc, created=current is None,
+                                   pending_iam=params["allow_unauthenticated"] is not None) from exc
+            else:
+                final = to_dict(api.get_service(services, name=full_name))
+
+    result_diff = diff(observed, desired, changes)
+    public = params["allow_unauthenticated"]
+    if public is not None:
+        if current is None and crm.check_mode:
+            iam_changed, was_public = public, False  # a new service starts with no invoker binding
+        else:
+            iam_changed, was_public = ensure_invoker(services, full_name, public, crm.check_mode)
+        if iam_changed:
+            changes.append("allow_unauthenticated")
+            result_diff["before"]["allow_unauthenticated"] = was_public
+            result_diff["after"]["allow_unauthenticated"] = public
+
+    revision = None
+    created_revision = (final or {}).get("latestCreatedRevision")
+    if not crm.check_mode and created_revision and created_revision != (current or {}).get("latestCreatedRevision"):
+        found = api.get_revision(crm.client("revisions"), name=created_revision)
+        revision = revision_result(to_dict(found)) if found else None
+    result = {"changed": bool(changes), "service": service_result(final), "revision": revision,
+              "changed_options": changes}
+    if crm.diff_mode and changes:
+        result["diff"] = result_diff
+    return result
+
+
+# ------------------------------------------------------------------ absent
+def ensure_absent(crm):
+    service_id = crm.params["name"]
+    services = crm.client("services")
+    full_name = f"{crm.parent}/services/{service_id}"
+    current_message = api.get_service(services, name=full_name)
+    if current_message is None:
+        return {"changed": False, "service": None, "revision": None, "changed_options": []}
+    current = to_dict(current_message)
+    if not crm.check_mode:
+        operation = api.delete_service(services, name=full_name, etag=current.get("etag"))
+        if crm.params["wait"]:
+            api.wait(operation, crm.params["wait_timeout"], f"delete service {service_id}")
+    result = {"changed": True, "service": None, "revision": None, "changed_options": ["state"]}
+    if crm.diff_mode:
+        result["diff"] = {"before": {"state": "present", "uri": current.get("uri")}, "after": {"state": "absent"}}
+    return result
+
+
+def ensure_service(crm):
+    return ensure_absent(crm) if crm.params["state"] == "absent" else ensure_present(crm)
+
+
+# -------------------------------------------------------------------- info
+def describe_services(crm):
+    """One service (``name``) or every service in the region, each with its revisions."""
+    services = crm.client("services")
+    revisions = crm.client("revisions")
+    if crm.params.get("name"):
+        found = api.get_service(services, name=f"{crm.parent}/services/{crm.params['name']}")
+        found = [found] if found else []
+    else:
+        found = api.list_services(services, parent=crm.parent)
+    described = []
+    for message in found:
+        service = to_dict(message)
+        shares = traffic_by_revision(service)
+        result = service_result(service)
+        result["revisions"] = [revision_result(to_dict(r), shares)
+                               for r in api.list_revisions(revisions, parent=service["name"])]
+        described.append(result)
+    return {"changed": False, "services": described}

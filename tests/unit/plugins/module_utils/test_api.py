@@ -1,0 +1,101 @@
+"""Retry policy, error wording and the IAM binding edit, with the real api_core and IAM types."""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core import exceptions
+from google.iam.v1 import policy_pb2
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api, _service
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+
+@pytest.mark.parametrize("exc, retried", [
+    (exceptions.TooManyRequests("slow down"), True),
+    (exceptions.ServiceUnavailable("down"), True),
+    (exceptions.InternalServerError("oops"), True),
+    (exceptions.BadGateway("gw"), True),
+    (exceptions.GatewayTimeout("late"), True),
+    (exceptions.BadRequest("no"), False),
+    (exceptions.NotFound("gone"), False),
+    (exceptions.Conflict("race"), False),
+    (exceptions.PermissionDenied("who"), False),
+    (ValueError("not an API error"), False),
+])
+def test_only_transient_errors_are_retried(exc, retried):
+    assert _api.transient(exc) is retried
+
+
+def test_retry_backs_off_with_a_cap_and_gives_up_at_the_deadline(monkeypatch):
+    sleeps = []
+    clock = [0.0]
+
+    def fake_sleep(seconds):
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("time.sleep", fake_sleep)
+    monkeypatch.setattr("time.monotonic", lambda: clock[0])
+    calls = []
+
+    def always_unavailable():
+        calls.append(1)
+        raise exceptions.ServiceUnavailable("The service is currently unavailable.")
+
+    with pytest.raises(exceptions.RetryError):
+        _api.api_retry(deadline=60)(always_unavailable)()
+    assert len(calls) > 3 and max(sleeps) <= 16.0 and sum(sleeps) <= 60.0
+
+
+def test_api_call_turns_errors_into_one_message_and_not_found_into_none():
+    class Client:
+        def get_service(self, name, retry):
+            raise exceptions.NotFound(f'service "{name}" not found')
+
+        def update_service(self, request, retry):
+            raise exceptions.BadRequest(
+                "Violation in UpdateServiceRequest.service.template.timeout: maximum allowed time is one hour.",
+                details=[{"fieldViolations": [{"field": "service.template.scaling", "description": "too big"}]}])
+
+    assert _api.get_service(Client(), name="projects/p/locations/r/services/s") is None
+    with pytest.raises(CloudRunError) as err:
+        _api.update_service(Client(), name="projects/p/locations/r/services/s", service=_FakeService())
+    assert err.value.msg.startswith("Failed to update service projects/p/locations/r/services/s: 400 Violation")
+    assert "maximum allowed time is one hour." in err.value.msg
+    assert "- service.template.scaling: too big" in err.value.msg
+    assert err.value.details["api_status"] == 400
+
+
+class _FakeService:
+    name = ""
+
+
+def _policy(*bindings):
+    return policy_pb2.Policy(etag=b"abc", bindings=[policy_pb2.Binding(role=r, members=m) for r, m in bindings])
+
+
+def test_public_invoker_edit_keeps_every_other_binding():
+    policy = _policy(("roles/run.invoker", ["user:a@example.com"]), ("roles/run.admin", ["group:ops@example.com"]))
+    assert not _service._has_public_invoker(policy)  # pylint: disable=protected-access
+    _service._set_public_invoker(policy, True)  # pylint: disable=protected-access
+    assert _service._has_public_invoker(policy)  # pylint: disable=protected-access
+    assert [list(b.members) for b in policy.bindings] == [["user:a@example.com", "allUsers"], ["group:ops@example.com"]]
+    _service._set_public_invoker(policy, False)  # pylint: disable=protected-access
+    assert [list(b.members) for b in policy.bindings] == [["user:a@example.com"], ["group:ops@example.com"]]
+    assert policy.etag == b"abc"  # written back with the etag it was read with
+
+
+def test_removing_the_last_member_drops_the_binding():
+    policy = _policy(("roles/run.invoker", ["allUsers"]))
+    _service._set_public_invoker(policy, False)  # pylint: disable=protected-access
+    assert len(policy.bindings) == 0
+    _service._set_public_invoker(policy, True)  # pylint: disable=protected-access
+    assert [(b.role, list(b.members)) for b in policy.bindings] == [("roles/run.invoker", ["allUsers"])]
+
+
+def test_traffic_by_revision_resolves_latest():
+    service = {"latestReadyRevision": "projects/p/locations/r/services/s/revisions/s-2",
+               "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 90},
+                                   {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "s-1",
+                                    "percent": 10, "tag": "old"}]}
+    assert _service.traffic_by_revision(service) == {"s-2": (90, []), "s-1": (10, ["old"])}

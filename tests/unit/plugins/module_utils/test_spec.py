@@ -1,0 +1,160 @@
+"""The pure core of cloudrun_service: validation, comparison and building the request."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _spec
+
+NAME = "backend"
+
+# A service as the API returns it: every default Cloud Run fills in, plus output-only fields.
+SERVED = {
+    "name": "projects/p/locations/r/services/backend", "uid": "u", "generation": "3", "etag": '"e"',
+    "uri": "https://backend-x.run.app", "latestReadyRevision": "projects/p/locations/r/services/backend/revisions/r3",
+    "ingress": "INGRESS_TRAFFIC_ALL", "launchStage": "GA",
+    "labels": {"team": "api", "cloud.googleapis.com/location": "r"},
+    "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}],
+    "template": {
+        "revision": "backend-v3",
+        "containers": [{
+            "image": "gcr.io/p/backend:v1",
+            "env": [{"name": "A", "value": "1"},
+                    {"name": "S", "valueSource": {"secretKeyRef": {"secret": "s", "version": "latest"}}}],
+            "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}, "cpuIdle": True, "startupCpuBoost": True},
+            "ports": [{"name": "http1", "containerPort": 8080}],
+            "startupProbe": {"tcpSocket": {"port": 8080}, "timeoutSeconds": 240, "periodSeconds": 240,
+                             "failureThreshold": 1},
+        }],
+        "timeout": "300s", "maxInstanceRequestConcurrency": 80, "scaling": {"maxInstanceCount": 100},
+        "serviceAccount": "123-compute@developer.gserviceaccount.com",
+        "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN2",
+    },
+}
+
+
+def params(**options):
+    base = {option: None for option in _spec.MANAGED_OPTIONS}
+    base["name"] = NAME
+    base.update(options)
+    return base
+
+
+def changes(**options):
+    desired = _spec.desired_state(params(**options))
+    return _spec.changed_options(desired, _spec.observed_state(SERVED, NAME))
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    {"image": "gcr.io/p/backend:v1"},
+    {"cpu": "1"}, {"cpu": "1000m"}, {"memory": "0.5Gi"}, {"memory": "512Mi"},
+    {"timeout": "300"}, {"timeout": "5m"}, {"timeout": "300s"},
+    {"concurrency": 80}, {"port": 8080}, {"max_instances": 100}, {"min_instances": 0},
+    {"env": {"A": 1, "S": {"secret": "s"}}},
+    {"labels": {"team": "api"}},
+    {"startup_probe": {"tcp_socket": {"port": 8080}}},
+    {"cpu_idle": True, "startup_cpu_boost": True},
+    {"ingress": "all", "execution_environment": "gen2", "revision_suffix": "v3"},
+    {"command": [], "args": []},
+])
+def test_server_defaults_and_equivalent_spellings_are_not_drift(options):
+    assert changes(**options) == []
+
+
+@pytest.mark.parametrize("options, expected", [
+    ({"image": "gcr.io/p/backend:v2"}, ["image"]),
+    ({"memory": "1Gi"}, ["memory"]),
+    ({"cpu": "2"}, ["cpu"]),
+    ({"env": {"A": "1"}}, ["env"]),  # removing a key is a change
+    ({"env": {"A": "1", "S": "plain now"}}, ["env"]),
+    ({"env": {"A": "1", "S": {"secret": "s", "version": "3"}}}, ["env"]),
+    ({"labels": {}}, ["labels"]),
+    ({"concurrency": 100, "timeout": 60}, ["concurrency", "timeout"]),
+    ({"startup_probe": {"failure_threshold": 3}}, ["startup_probe"]),
+    ({"cpu_idle": False}, ["cpu_idle"]),
+    ({"ingress": "internal", "description": "x"}, ["description", "ingress"]),
+])
+def test_changes_are_named(options, expected):
+    assert changes(**options) == expected
+
+
+def test_build_never_echoes_output_only_fields_or_the_fetched_revision():
+    body = _spec.build_service(SERVED, _spec.desired_state(params(memory="1Gi")), NAME)
+    assert not set(body) & set(_spec.SERVICE_OUTPUT_ONLY)
+    assert "revision" not in body["template"]
+    assert body["template"]["containers"][0]["resources"] == {
+        "limits": {"cpu": "1000m", "memory": "1Gi"}, "cpuIdle": True, "startupCpuBoost": True}
+    assert body["labels"] == SERVED["labels"]  # unmanaged: kept as is
+    assert body["traffic"] == SERVED["traffic"]  # traffic is left alone
+
+
+def test_new_service_keeps_request_based_billing_when_resources_are_sent():
+    body = _spec.build_service(None, _spec.desired_state(params(image="gcr.io/p/i", memory="1Gi")), NAME)
+    resources = body["template"]["containers"][0]["resources"]
+    assert resources == {"limits": {"memory": "1Gi"}, "cpuIdle": True, "startupCpuBoost": True}
+    assert "traffic" not in body  # Cloud Run gives a new service 100% on its latest revision
+
+
+def test_port_change_moves_the_default_probe_and_env_keeps_order():
+    desired = _spec.desired_state(params(port=8000, env={"Z": "1", "A": {"secret": "db", "version": 2}}))
+    container = _spec.build_service(SERVED, desired, NAME)["template"]["containers"][0]
+    assert container["ports"] == [{"name": "http1", "containerPort": 8000}]
+    assert container["startupProbe"]["tcpSocket"] == {"port": 8000}
+    assert container["env"] == [{"name": "Z", "value": "1"},
+                                {"name": "A", "valueSource": {"secretKeyRef": {"secret": "db", "version": "2"}}}]
+
+
+def test_labels_replace_user_keys_but_keep_system_keys():
+    body = _spec.build_service(SERVED, _spec.desired_state(params(labels={"env": "prod"})), NAME)
+    assert body["labels"] == {"cloud.googleapis.com/location": "r", "env": "prod"}
+
+
+def test_revision_suffix_and_vpc_and_probe_spelling():
+    desired = _spec.desired_state(params(
+        revision_suffix="v4", vpc_access={"connector": "c", "egress": "all-traffic", "network": None},
+        liveness_probe={"http_get": {"path": "/health", "port": None}, "period_seconds": 5}))
+    body = _spec.build_service(SERVED, desired, NAME)
+    assert body["template"]["revision"] == "backend-v4"
+    assert body["template"]["vpcAccess"] == {"connector": "c", "egress": "ALL_TRAFFIC"}
+    assert body["template"]["containers"][0]["livenessProbe"] == {"httpGet": {"path": "/health"}, "periodSeconds": 5}
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"memory": "512MB"}, "memory: '512MB' is not a memory quantity. Use a number with Mi or Gi"),
+    ({"cpu": "1.5"}, "cpu: '1.5' is not a CPU value Cloud Run accepts"),
+    ({"env": {"PORT": "8000"}}, "env: PORT is reserved. Cloud Run sets PORT from the container port: use the port"),
+    ({"env": {"K_REVISION": "x"}}, "env: K_REVISION is reserved."),
+    ({"name": "my_service"}, "name: 'my_service' is not a valid service name"),
+    ({"concurrency": 0}, "concurrency: 0 is out of range; use 1 to 1000"),
+    ({"timeout": "4000s"}, "timeout: '4000s' is not allowed; use 1 to 3600 seconds"),
+    ({"cpu": "0.5", "concurrency": 10}, "needs concurrency: 1"),
+    ({"cpu": "1", "memory": "8Gi"}, "with cpu 1 memory can be at most 4Gi"),
+    ({"min_instances": 5, "max_instances": 2}, "min_instances (5) is greater than max_instances (2)"),
+    ({"labels": {"Team": "x"}}, "labels: 'Team: x' is not a valid label"),
+    ({"image": "Not/Valid Image"}, "image: 'Not/Valid Image' is not an image reference"),
+    ({"revision_suffix": "V_1"}, "revision_suffix: 'V_1' must use lowercase letters"),
+    ({"vpc_access": {"connector": "c", "network": "n"}}, "set connector or network"),
+])
+def test_validation_names_the_option_and_what_is_allowed(options, message):
+    problems = _spec.validate(params(**options))
+    assert any(message in p for p in problems), problems
+
+
+def test_valid_options_have_no_problems():
+    assert _spec.validate(params(image="gcr.io/p/i:v1", cpu="0.5", memory="1Gi", concurrency=1, timeout="1h",
+                                 env={"MONGODB_URL": "mongodb://x", "DEBUG": False})) == []
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("300", 300), ("300s", 300), ("5m", 300), ("1h30m", 5400), (45, 45), ("", None), ("soon", None),
+])
+def test_parse_timeout(text, seconds):
+    assert _spec.parse_timeout(text) == seconds
+
+
+def test_diff_shows_only_what_changes():
+    observed = _spec.observed_state(SERVED, NAME)
+    desired = _spec.desired_state(params(memory="1Gi", image="gcr.io/p/backend:v1"))
+    assert _spec.diff(observed, desired, ["memory"]) == {"before": {"memory": "512Mi"}, "after": {"memory": "1Gi"}}
+    assert _spec.diff(None, desired, ["image"]) == {"before": {}, "after": {"image": "gcr.io/p/backend:v1"}}
