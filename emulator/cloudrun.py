@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import string
 import threading
 import uuid
@@ -819,6 +820,32 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             self._service(resource)
         # The emulator has one anonymous caller, allowed everything.
         return {"permissions": list(request.permissions)} if request.permissions else {}
+
+    def list_log_entries(self, body):
+        """Cloud Logging ``entries:list`` for revision logs: the filter must name a revision.
+
+        Answers ``{"entries": [...]}`` with ``textPayload`` lines, newest first when ordered by
+        ``timestamp desc``, as the Logging API does for a Cloud Run revision's stdout and stderr.
+        """
+        request = json.loads(body or b"{}")
+        match = re.search(r'resource\.labels\.revision_name\s*=\s*"([^"]+)"', request.get("filter", ""))
+        if not match:
+            raise ApiError(400, "The emulator answers entries:list only for a filter on "
+                                'resource.labels.revision_name="...".')
+        revision_id = match.group(1)
+        with self.store.lock:
+            names = [n for n in self.store.revisions if short(n) == revision_id]
+        lines = self.log_lines(names[0]) if names else []
+        project = (request.get("resourceNames") or ["projects/-"])[0]
+        entries = [{"logName": f"{project}/logs/run.googleapis.com%2Fstdout", "textPayload": line,
+                    "resource": {"type": "cloud_run_revision",
+                                 "labels": {"revision_name": revision_id,
+                                            "service_name": revision_id.rsplit("-", 2)[0]}},
+                    "insertId": f"{index:08d}"} for index, line in enumerate(lines)]
+        if "desc" in request.get("orderBy", ""):
+            entries.reverse()
+        size = int(request.get("pageSize") or 50)
+        return {"entries": entries[:size]} if entries else {}
 
     def log_lines(self, revision_name):
         process = self.runtime.processes.get(revision_name)

@@ -32,6 +32,7 @@ ROUTES = [
     ("POST", rf"^/v2/{P}/operations/(?P<operation>[^/:]+):wait$", "WaitOperation", False, "wait_operation"),
     ("DELETE", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "DeleteOperation", True, "delete_operation"),
 ]
+ROUTES.append(("POST", r"^/v2/entries:list$", "ListLogEntries", False, "list_log_entries"))
 COMPILED = [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in ROUTES]
 
 
@@ -96,6 +97,8 @@ class Api:
         parent = groups.get("parent")
         service = f"{parent}/services/{groups['service']}" if groups.get("service") else None
         run = self.cloudrun
+        if handler == "list_log_entries":
+            return run.list_log_entries(body)
         if handler == "list_services":
             return run.list_services(parent, query, int_enums)
         if handler == "create_service":

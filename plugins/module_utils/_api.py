@@ -18,6 +18,7 @@ import re
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 
 try:
+    import google.auth.exceptions
     import requests
     from google.api_core import exceptions as gexc
     from google.api_core import retry as gretry
@@ -155,3 +156,32 @@ def wait(operation, timeout, action):
     except TimeoutError as exc:
         raise CloudRunError(f"Timed out after {timeout} seconds waiting to {action}; the operation "
                             f"{operation.operation.name} is still running on the server.") from exc
+
+
+def read_revision_logs(session, endpoint, project, service_id, revision_id, limit=30, timeout=10):
+    """The last ``limit`` log lines of a revision from Cloud Logging (entries:list), oldest first.
+
+    Cloud Run's own condition message only links to the logs; these are the lines a person
+    needs to see why a container did not start. google-cloud-logging is not a dependency for
+    this one read, so it is a plain REST call signed by google-auth.
+    """
+    body = {
+        "resourceNames": [f"projects/{project}"],
+        "filter": (f'resource.type="cloud_run_revision" AND resource.labels.service_name="{service_id}" '
+                   f'AND resource.labels.revision_name="{revision_id}"'),
+        "orderBy": "timestamp desc",
+        "pageSize": limit,
+    }
+    try:
+        response = session.post(f"{endpoint}/v2/entries:list", json=body, timeout=timeout)
+        response.raise_for_status()
+        entries = response.json().get("entries", [])
+    except (requests.RequestException, ValueError, google.auth.exceptions.GoogleAuthError) as exc:
+        raise CloudRunError(f"Failed to read the logs of revision {revision_id}: {exc}") from exc
+    lines = []
+    for entry in reversed(entries):
+        payload = entry.get("jsonPayload") or {}
+        text = entry.get("textPayload") or payload.get("message")
+        if text:
+            lines.append(text.rstrip("\n"))
+    return lines

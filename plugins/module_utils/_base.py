@@ -32,6 +32,7 @@ else:
 
 EMULATOR_ENV = "CLOUDRUN_EMULATOR_HOST"
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+LOGGING_ENDPOINT = "https://logging.googleapis.com"
 AUTH_KINDS = ["application", "serviceaccount", "accesstoken"]
 
 
@@ -175,6 +176,17 @@ class CloudRunModule:
             self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
                                                 client_options=options)
         return self._clients[kind]
+
+    @property
+    def logging_endpoint(self):
+        """Cloud Logging's endpoint: the emulator's when one is used, else Google's."""
+        return emulator_endpoint(self.params.get("api_endpoint")) or LOGGING_ENDPOINT
+
+    def session(self):
+        """An HTTP session that signs requests with the module's credentials (for APIs without a client here)."""
+        # pylint: disable-next=import-outside-toplevel
+        from google.auth.transport.requests import AuthorizedSession
+        return AuthorizedSession(self._auth()[0])
 
     def run(self, handler):
         """Call ``handler(self)`` -> result dict; a CloudRunError becomes one readable fail_json."""

@@ -165,23 +165,38 @@ def _check_suffix_reuse(desired, changes, observed, name):
             "or leave it out to let Cloud Run name the revision.")
 
 
-def _failure(services, full_name, service_id, error, created, pending_iam):
+def _revision_logs(crm, service_id, revision_id):
+    """The failed revision's last log lines; a person needs them more than a link. Best effort."""
+    try:
+        return api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id), None
+    except CloudRunError as exc:  # the deploy error matters more than this one
+        return [], f"({exc.msg})"
+
+
+def _failure(crm, services, full_name, error, created):
     """A rollout that failed: say what was changed, what serves now, and what was not done."""
+    service_id = crm.params["name"]
     after = api.get_service(services, name=full_name)
     state = to_dict(after) if after else {}
     failed = short(state.get("latestCreatedRevision")) or "the new revision"
     serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
+    log_lines, log_problem = _revision_logs(crm, service_id, failed)
     lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
              error.msg]
+    unseen = [line for line in log_lines if line not in error.msg]
+    if unseen:
+        lines.append(f"Last log lines of {failed}:\n" + "\n".join(unseen))
+    elif log_problem:
+        lines.append(log_problem)
     if created:
         lines.append("The service was created but has no ready revision yet, so it serves nothing.")
     else:
         lines.append(f"The service spec was updated (generation {state.get('generation', '?')}); traffic still "
                      f"goes to {serving or 'no revision'}.")
-    if pending_iam:
+    if crm.params["allow_unauthenticated"] is not None:
         lines.append("allow_unauthenticated was not applied.")
     return CloudRunError("\n".join(lines), changed=True, service=service_result(state),
-                         failed_revision=failed)
+                         failed_revision=failed, log_lines=log_lines)
 
 
 def ensure_present(crm):
@@ -224,8 +239,7 @@ def ensure_present(crm):
                 try:
                     final = to_dict(api.wait(operation, params["wait_timeout"], f"deploy service {service_id}"))
                 except CloudRunError as exc:
-                    raise _failure(services, full_name, service_id, exc, created=current is None,
-                                   pending_iam=params["allow_unauthenticated"] is not None) from exc
+                    raise _failure(crm, services, full_name, exc, created=current is None) from exc
             else:
                 final = to_dict(api.get_service(services, name=full_name))
 

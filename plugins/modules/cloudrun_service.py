@@ -397,6 +397,13 @@ failed_revision:
   description: The revision that did not become ready.
   returned: when a rollout failed
   type: str
+log_lines:
+  description: The last log lines of the revision that did not become ready, from Cloud Logging, oldest first.
+  returned: when a rollout failed
+  type: list
+  elements: str
+  sample: ["pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings", "mongodb_url",
+           "  Field required [type=missing, input_value={}, input_type=dict]"]
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule

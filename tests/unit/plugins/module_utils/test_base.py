@@ -1,0 +1,94 @@
+"""Auth options and endpoints: real google-auth credentials, built offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _base
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+
+def _key_info():
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {"type": "service_account", "project_id": "from-key", "private_key_id": "1", "private_key": pem,
+            "client_email": "deployer@from-key.iam.gserviceaccount.com", "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token"}
+
+
+@pytest.fixture(name="no_emulator")
+def fixture_no_emulator(monkeypatch):
+    monkeypatch.delenv(_base.EMULATOR_ENV, raising=False)
+
+
+@pytest.mark.parametrize("option, env, expected", [
+    ("http://127.0.0.1:9000/", None, "http://127.0.0.1:9000"),
+    (None, "127.0.0.1:9000", "http://127.0.0.1:9000"),
+    (None, "http://localhost:9000", "http://localhost:9000"),
+    ("europe-west1-run.googleapis.com", "127.0.0.1:9000", None),  # a real endpoint wins over the variable
+    (None, None, None),
+])
+def test_emulator_endpoint(monkeypatch, option, env, expected):
+    monkeypatch.delenv(_base.EMULATOR_ENV, raising=False)
+    if env:
+        monkeypatch.setenv(_base.EMULATOR_ENV, env)
+    assert _base.emulator_endpoint(option) == expected
+
+
+def test_emulator_gets_anonymous_credentials(monkeypatch):
+    monkeypatch.setenv(_base.EMULATOR_ENV, "127.0.0.1:9000")
+    credentials, project = _base.build_credentials({"auth_kind": "serviceaccount"})
+    assert isinstance(credentials, AnonymousCredentials) and project is None
+
+
+def test_service_account_contents_and_file(no_emulator, tmp_path):  # pylint: disable=unused-argument
+    info = _key_info()
+    credentials, project = _base.build_credentials({"auth_kind": "serviceaccount",
+                                                    "service_account_contents": json.dumps(info)})
+    assert credentials.service_account_email == info["client_email"] and project == "from-key"
+    assert credentials.scopes == _base.DEFAULT_SCOPES
+    path = tmp_path / "key.json"
+    path.write_text(json.dumps(info))
+    credentials, _project = _base.build_credentials({"auth_kind": "serviceaccount", "service_account_file": str(path),
+                                                     "scopes": ["https://www.googleapis.com/auth/run"]})
+    assert credentials.scopes == ["https://www.googleapis.com/auth/run"]
+
+
+def test_impersonation_wraps_the_credentials(no_emulator):  # pylint: disable=unused-argument
+    credentials, _project = _base.build_credentials({
+        "auth_kind": "serviceaccount", "service_account_contents": json.dumps(_key_info()),
+        "impersonate_service_account": "runner@p.iam.gserviceaccount.com"})
+    assert credentials.service_account_email == "runner@p.iam.gserviceaccount.com"
+
+
+def test_access_token(no_emulator):  # pylint: disable=unused-argument
+    credentials, _project = _base.build_credentials({"auth_kind": "accesstoken", "access_token": "ya29.x"})
+    assert credentials.token == "ya29.x"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"auth_kind": "serviceaccount"}, "auth_kind=serviceaccount needs service_account_file or service_account_contents"),
+    ({"auth_kind": "accesstoken"}, "auth_kind=accesstoken needs access_token"),
+    ({"auth_kind": "serviceaccount", "service_account_file": "/nonexistent/key.json"},
+     "Cannot load the service account key for auth_kind=serviceaccount"),
+])
+def test_missing_auth_input_is_named(no_emulator, params, message):  # pylint: disable=unused-argument
+    with pytest.raises(CloudRunError) as err:
+        _base.build_credentials(params)
+    assert message in err.value.msg
+
+
+def test_no_application_default_credentials_says_what_to_do(no_emulator, monkeypatch, tmp_path):  # noqa
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path))  # no gcloud login here
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")  # and no metadata server
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    with pytest.raises(CloudRunError) as err:
+        _base.build_credentials({"auth_kind": "application"})
+    assert "gcloud auth application-default login" in err.value.msg
