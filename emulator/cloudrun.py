@@ -71,6 +71,25 @@ def parse_message(raw, message_cls, what):
         message, use_integers_for_enums=False, always_print_fields_with_no_presence=False))
 
 
+def parse_pb(raw, message, what):
+    """Parse a body into a plain protobuf message (the IAM types); an unknown field is a 400."""
+    try:
+        json_format.Parse(raw or b"{}", message)
+    except json_format.ParseError as exc:
+        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
+    return message
+
+
+def stale_etag(etag, service_id):
+    return ApiError(412, f"The etag '{etag}' does not match the current etag of service '{service_id}'. "
+                         "Read the service again and retry.", "FAILED_PRECONDITION")
+
+
+def concurrent_change(service_id):
+    return ApiError(409, f"Conflict for resource '{service_id}': the service was modified concurrently. "
+                         "Read it again and retry.", "ABORTED")
+
+
 def render(message_cls, data, int_enums=False):
     """Serialise a stored dict through the official type, so only real fields go out."""
     message = message_cls.from_json(json.dumps(data))
@@ -282,8 +301,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             if current is None and not allow_missing:
                 raise not_found(f'service "{name}" not found')
             if current is not None and spec.get("etag") and spec["etag"] != current.get("etag"):
-                raise ApiError(412, f"The etag '{spec['etag']}' does not match the current etag of service "
-                                    f"'{service_id}'. Read the service again and retry.", "FAILED_PRECONDITION")
+                raise stale_etag(spec["etag"], service_id)
             if current is not None and mask:
                 spec = self._masked(current, spec, mask)
         return self._write(parent, service_id, spec, "UpdateServiceRequest", create=current is None,
@@ -319,8 +337,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 raise ApiError(409, f"Resource '{service_id}' already exists.", "ALREADY_EXISTS")
             self._check_traffic_refs(name, desired)
             if not validate_only and self.faults.take_etag_conflict():
-                raise ApiError(409, f"Conflict for resource '{service_id}': the service was modified concurrently. "
-                                    "Read it again and retry.", "ABORTED")
+                raise concurrent_change(service_id)
             if validate_only:
                 preview = dict(current or {}, **desired)
                 preview.update({"name": name})
@@ -714,11 +731,9 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             service = self._service(name)
             etag = query.get("etag", [""])[0]
             if etag and etag != service.get("etag"):
-                raise ApiError(412, f"The etag '{etag}' does not match the current etag of service "
-                                    f"'{short(name)}'. Read the service again and retry.", "FAILED_PRECONDITION")
+                raise stale_etag(etag, short(name))
             if self.faults.take_etag_conflict():
-                raise ApiError(409, f"Conflict for resource '{short(name)}': the service was modified "
-                                    "concurrently. Read it again and retry.", "ABORTED")
+                raise concurrent_change(short(name))
             parent = name.rsplit("/services/", 1)[0]
             service = self.store.services.pop(name)
             service.update({"deleteTime": now(), "reconciling": False})
@@ -786,19 +801,12 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         return policy or {"etag": "ACAB"}
 
     def set_iam_policy(self, resource, body):
-        request = iam_policy_pb2.SetIamPolicyRequest()
-        try:
-            json_format.Parse(body or b"{}", request)
-        except json_format.ParseError as exc:
-            raise ApiError(400, f"Invalid JSON payload received for setIamPolicy. {exc}") from exc
+        request = parse_pb(body, iam_policy_pb2.SetIamPolicyRequest(), "setIamPolicy")
         with self.store.lock:
             self._service(resource)
             current = self.store.policies.get(resource, {"etag": "ACAB"})
             sent_etag = base64.b64encode(request.policy.etag).decode() if request.policy.etag else ""
-            if sent_etag and sent_etag != current.get("etag"):
-                raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
-                                    "read-modify-write with exponential backoff.", "ABORTED")
-            if self.faults.take_etag_conflict():
+            if (sent_etag and sent_etag != current.get("etag")) or self.faults.take_etag_conflict():
                 raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
                                     "read-modify-write with exponential backoff.", "ABORTED")
             policy = policy_pb2.Policy()
@@ -811,11 +819,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         return stored
 
     def test_iam_permissions(self, resource, body):
-        request = iam_policy_pb2.TestIamPermissionsRequest()
-        try:
-            json_format.Parse(body or b"{}", request)
-        except json_format.ParseError as exc:
-            raise ApiError(400, f"Invalid JSON payload received for testIamPermissions. {exc}") from exc
+        request = parse_pb(body, iam_policy_pb2.TestIamPermissionsRequest(), "testIamPermissions")
         with self.store.lock:
             self._service(resource)
         # The emulator has one anonymous caller, allowed everything.

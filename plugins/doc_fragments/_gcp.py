@@ -91,11 +91,6 @@ attributes:
   idempotent:
     description: A second run with the same options changes nothing and reports C(changed=false).
     support: full
-  action_group:
-    description: Use C(group/nadle.cloudrun.gcp) in C(module_defaults) to set defaults for this module.
-    support: full
-    membership:
-      - nadle.cloudrun.gcp
 """
 
     # Capability attributes of read-only modules.
@@ -112,6 +107,12 @@ attributes:
   idempotent:
     description: A second run changes nothing.
     support: full
+"""
+
+    # Membership of the action group that module_defaults uses.
+    ACTION_GROUP = r"""
+options: {}
+attributes:
   action_group:
     description: Use C(group/nadle.cloudrun.gcp) in C(module_defaults) to set defaults for this module.
     support: full

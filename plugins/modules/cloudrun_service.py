@@ -25,6 +25,7 @@ author:
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._gcp.attributes
+  - nadle.cloudrun._gcp.action_group
 options:
   name:
     description:

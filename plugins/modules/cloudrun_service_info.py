@@ -16,6 +16,7 @@ author:
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._gcp.info_attributes
+  - nadle.cloudrun._gcp.action_group
 options:
   name:
     description:
