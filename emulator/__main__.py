@@ -9,10 +9,11 @@ import tempfile
 import threading
 
 from emulator import images
-from emulator.cloudrun import CloudRun
+from emulator.cloudrun import CloudRun, now
 from emulator.faults import Faults
 from emulator.proxy import Proxy
 from emulator.runtime import Runtime
+from emulator.secretmanager import SecretManager
 from emulator.server import Api, make_server
 from emulator.store import Store
 
@@ -52,11 +53,12 @@ def main(argv=None):
 
     faults = Faults()
     runtime = Runtime(log_dir)
-    cloudrun = CloudRun(store, runtime, faults,
-                        {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait})
+    secrets = SecretManager(store, now)
+    options = {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait, "secrets": secrets}
+    cloudrun = CloudRun(store, runtime, faults, options)
     proxy = Proxy(args.host, cloudrun.route)
     cloudrun.attach_proxy(proxy)
-    api = Api(cloudrun, faults, store)
+    api = Api(cloudrun, secrets, faults, store)
     server = make_server(args.host, args.port, api, args.verbose)
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
     cloudrun.restore_urls()

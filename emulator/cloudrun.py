@@ -131,6 +131,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         self.startup_timeout = options.get("startup_timeout", 30.0)
         self.sync_wait = options.get("sync_wait", 3.0)
         self.proxy = None  # set by attach_proxy
+        self.secrets = options.get("secrets")
         self._rr = {}  # service name -> {revision: current weight}, smooth weighted round robin
         self._rr_lock = threading.Lock()
         self._start_locks = {}
@@ -469,26 +470,28 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 return condition.get("message", "")
         return None
 
-    def _resolve_env(self, container, revision_id):
+    def _resolve_env(self, container, revision_id, project):
         env = {}
         for item in container.get("env") or []:
             if "valueSource" in item:
                 ref = item["valueSource"].get("secretKeyRef", {})
-                value = self.resolve_secret(ref)
+                value = self.resolve_secret(ref, project)
                 if value is None:
                     raise RevisionFailure(
                         f"Revision '{revision_id}' is not ready and cannot serve traffic. "
                         f"spec.template.spec.containers[0].env.valueFrom.secretKeyRef: Secret "
-                        f"'{ref.get('secret')}' version '{ref.get('version', 'latest')}' was not found or "
-                        "cannot be accessed.", reason="REVISION_REASON_UNDEFINED")
+                        f"'{ref.get('secret')}' version '{ref.get('version', 'latest')}' for {item['name']} was "
+                        "not found or cannot be accessed.", reason="REVISION_REASON_UNDEFINED")
                 env[item["name"]] = value
             else:
                 env[item["name"]] = item.get("value", "")
         return env
 
-    def resolve_secret(self, ref):  # pylint: disable=unused-argument
-        """Secret Manager is not emulated yet: every secret reference is unresolvable."""
-        return None
+    def resolve_secret(self, ref, project):
+        """A secretKeyRef's value from the emulated Secret Manager, or None when it is missing."""
+        if self.secrets is None:
+            return None
+        return self.secrets.resolve(project, ref.get("secret", ""), ref.get("version") or "latest")
 
     def _startup_timeout(self, container):
         """A startup probe the user set decides the deadline; Cloud Run's 240 s default does not."""
@@ -523,7 +526,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             env[key] = config.host_path(value)
             if key == "PATH":
                 env[key] = os.pathsep.join([value, host_environment()["PATH"]])
-        env.update(self._resolve_env(container, revision_id))
+        env.update(self._resolve_env(container, revision_id, revision_name.split("/")[1]))
         env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
         argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
         if not argv:

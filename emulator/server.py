@@ -14,26 +14,95 @@ from emulator.errors import ApiError
 
 P = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
 S = P + r"/services/(?P<service>[^/:]+)"
-ROUTES = [
-    # (HTTP method, path regex, RPC name, writes, handler attribute)
-    ("GET", rf"^/v2/{P}/services$", "ListServices", False, "list_services"),
-    ("POST", rf"^/v2/{P}/services$", "CreateService", True, "create_service"),
-    ("GET", rf"^/v2/{S}$", "GetService", False, "get_service"),
-    ("PATCH", rf"^/v2/{S}$", "UpdateService", True, "update_service"),
-    ("DELETE", rf"^/v2/{S}$", "DeleteService", True, "delete_service"),
-    ("GET", rf"^/v2/{S}:getIamPolicy$", "GetIamPolicy", False, "get_iam_policy"),
-    ("POST", rf"^/v2/{S}:setIamPolicy$", "SetIamPolicy", True, "set_iam_policy"),
-    ("POST", rf"^/v2/{S}:testIamPermissions$", "TestIamPermissions", False, "test_iam_permissions"),
-    ("GET", rf"^/v2/{S}/revisions$", "ListRevisions", False, "list_revisions"),
-    ("GET", rf"^/v2/{S}/revisions/(?P<revision>[^/:]+)$", "GetRevision", False, "get_revision"),
-    ("DELETE", rf"^/v2/{S}/revisions/(?P<revision>[^/:]+)$", "DeleteRevision", True, "delete_revision"),
-    ("GET", rf"^/v2/{P}/operations$", "ListOperations", False, "list_operations"),
-    ("GET", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "GetOperation", False, "get_operation"),
-    ("POST", rf"^/v2/{P}/operations/(?P<operation>[^/:]+):wait$", "WaitOperation", False, "wait_operation"),
-    ("DELETE", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "DeleteOperation", True, "delete_operation"),
-]
-ROUTES.append(("POST", r"^/v2/entries:list$", "ListLogEntries", False, "list_log_entries"))
-COMPILED = [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in ROUTES]
+SECRET = r"(?P<secret>projects/[^/]+/secrets/[^/:]+)"
+VERSION = SECRET + r"/versions/(?P<version>[^/:]+)"
+
+
+def _routes(run, secrets):
+    """(HTTP method, path regex, RPC name, can write, handler(groups, query, body, int_enums))."""
+    def service(g):
+        return f"{g['parent']}/services/{g['service']}"
+
+    def revision(g):
+        return f"{service(g)}/revisions/{g['revision']}"
+
+    def operation(g):
+        return f"{g['parent']}/operations/{g['operation']}"
+
+    def version(g):
+        return f"{g['secret']}/versions/{g['version']}"
+
+    table = [
+        ("GET", rf"^/v2/{P}/services$", "ListServices", False, lambda g, q, b, i: run.list_services(g["parent"], q, i)),
+        ("POST", rf"^/v2/{P}/services$", "CreateService", True, lambda g, q, b, i: run.create_service(g["parent"], q, b)),
+        ("GET", rf"^/v2/{S}$", "GetService", False, lambda g, q, b, i: run.get_service(service(g), i)),
+        ("PATCH", rf"^/v2/{S}$", "UpdateService", True, lambda g, q, b, i: run.update_service(service(g), q, b)),
+        ("DELETE", rf"^/v2/{S}$", "DeleteService", True, lambda g, q, b, i: run.delete_service(service(g), q)),
+        ("GET", rf"^/v2/{S}:getIamPolicy$", "GetIamPolicy", False, lambda g, q, b, i: run.get_iam_policy(service(g))),
+        ("POST", rf"^/v2/{S}:setIamPolicy$", "SetIamPolicy", True,
+         lambda g, q, b, i: run.set_iam_policy(service(g), b)),
+        ("POST", rf"^/v2/{S}:testIamPermissions$", "TestIamPermissions", False,
+         lambda g, q, b, i: run.test_iam_permissions(service(g), b)),
+        ("GET", rf"^/v2/{S}/revisions$", "ListRevisions", False,
+         lambda g, q, b, i: run.list_revisions(service(g), q, i)),
+        ("GET", rf"^/v2/{S}/revisions/(?P<revision>[^/:]+)$", "GetRevision", False,
+         lambda g, q, b, i: run.get_revision(revision(g), i)),
+        ("DELETE", rf"^/v2/{S}/revisions/(?P<revision>[^/:]+)$", "DeleteRevision", True,
+         lambda g, q, b, i: run.delete_revision(revision(g))),
+        ("GET", rf"^/v2/{P}/operations$", "ListOperations", False,
+         lambda g, q, b, i: run.list_operations(g["parent"], q)),
+        ("GET", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "GetOperation", False,
+         lambda g, q, b, i: run.get_operation(operation(g))),
+        ("POST", rf"^/v2/{P}/operations/(?P<operation>[^/:]+):wait$", "WaitOperation", False,
+         lambda g, q, b, i: run.wait_operation(operation(g), b)),
+        ("DELETE", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "DeleteOperation", True,
+         lambda g, q, b, i: run.delete_operation(operation(g))),
+        # Cloud Logging: the revision logs a failed rollout reports.
+        ("POST", r"^/v2/entries:list$", "ListLogEntries", False, lambda g, q, b, i: run.list_log_entries(b)),
+        # Secret Manager v1.
+        ("POST", r"^/v1/projects/(?P<project>[^/]+)/secrets$", "CreateSecret", True,
+         lambda g, q, b, i: secrets.create_secret(g["project"], q, b)),
+        ("GET", rf"^/v1/{SECRET}$", "GetSecret", False, lambda g, q, b, i: secrets.get_secret(g["secret"])),
+        ("POST", rf"^/v1/{SECRET}:addVersion$", "AddSecretVersion", True,
+         lambda g, q, b, i: secrets.add_version(g["secret"], b)),
+        ("GET", rf"^/v1/{SECRET}/versions$", "ListSecretVersions", False,
+         lambda g, q, b, i: secrets.list_versions(g["secret"], q)),
+        ("GET", rf"^/v1/{VERSION}$", "GetSecretVersion", False, lambda g, q, b, i: secrets.get_version(version(g))),
+        ("GET", rf"^/v1/{VERSION}:access$", "AccessSecretVersion", False,
+         lambda g, q, b, i: secrets.access_version(version(g))),
+    ]
+    return [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in table]
+
+
+class Raw:
+    """A non-JSON-API answer (the registry's): status, body and headers as given."""
+
+    def __init__(self, status, payload, headers=()):
+        self.status = status
+        self.payload = payload
+        self.headers = list(headers)
+
+
+MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<reference>[^/]+)$")
+
+
+def registry_manifest(store, method, path):
+    """Docker registry v2 ``HEAD|GET /v2/<host>/<repo>/manifests/<tag|digest>`` for registered images.
+
+    One emulator stands for every registry, so the registry host is the first part of the path.
+    """
+    match = MANIFEST.match(path)
+    if not match or method not in ("GET", "HEAD"):
+        return None
+    reference = match.group("reference")
+    ref = f"{match.group('repo')}@{reference}" if ":" in reference else f"{match.group('repo')}:{reference}"
+    entry = images.resolve(store, ref)
+    if entry is None:
+        unknown = {"code": "MANIFEST_UNKNOWN", "message": "manifest unknown", "detail": {"Tag": reference}}
+        return Raw(404, {"errors": [unknown]})
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+    return Raw(200, manifest, [("Docker-Content-Digest", entry["digest"]),
+                               ("Content-Type", manifest["mediaType"])])
 
 
 class RequestCounter:
@@ -69,11 +138,12 @@ class RequestCounter:
 class Api:
     """Dispatches one request to the Cloud Run layer and shapes the answer."""
 
-    def __init__(self, cloudrun, faults, store):
+    def __init__(self, cloudrun, secrets, faults, store):
         self.cloudrun = cloudrun
         self.faults = faults
         self.store = store
         self.counter = RequestCounter()
+        self.routes = _routes(cloudrun, secrets)
 
     def handle(self, method, raw_path, body):
         """Returns (HTTP status, JSON-able body)."""
@@ -84,48 +154,18 @@ class Api:
         int_enums = query.get("enum-encoding", [""])[0] == "int"
         if path.startswith("/_emulator/"):
             return self.admin(method, path, query, body)
-        for route_method, regex, rpc, writes, handler in COMPILED:
+        manifest = registry_manifest(self.store, method, path)
+        if manifest is not None:
+            self.counter.add(method, "RegistryManifest", False)
+            return manifest.status, manifest
+        for route_method, regex, rpc, writes, handler in self.routes:
             match = regex.match(path)
             if match and route_method == method:
                 dry_run = query.get("validateOnly", ["false"])[0] == "true"
                 self.counter.add(method, rpc, writes and not dry_run)
                 self.faults.before_request(method, rpc)
-                return 200, self.call(handler, match.groupdict(), query, body, int_enums)
+                return 200, handler(match.groupdict(), query, body, int_enums)
         raise ApiError(404, f"The requested URL {parsed.path} was not found on this server.", "NOT_FOUND")
-
-    def call(self, handler, groups, query, body, int_enums):  # pylint: disable=too-many-return-statements
-        parent = groups.get("parent")
-        service = f"{parent}/services/{groups['service']}" if groups.get("service") else None
-        run = self.cloudrun
-        if handler == "list_log_entries":
-            return run.list_log_entries(body)
-        if handler == "list_services":
-            return run.list_services(parent, query, int_enums)
-        if handler == "create_service":
-            return run.create_service(parent, query, body)
-        if handler == "get_service":
-            return run.get_service(service, int_enums)
-        if handler == "update_service":
-            return run.update_service(service, query, body)
-        if handler == "delete_service":
-            return run.delete_service(service, query)
-        if handler in ("get_iam_policy",):
-            return run.get_iam_policy(service)
-        if handler in ("set_iam_policy", "test_iam_permissions"):
-            return getattr(run, handler)(service, body)
-        if handler == "list_revisions":
-            return run.list_revisions(service, query, int_enums)
-        if handler in ("get_revision", "delete_revision"):
-            name = f"{service}/revisions/{groups['revision']}"
-            return run.get_revision(name, int_enums) if handler == "get_revision" else run.delete_revision(name)
-        if handler == "list_operations":
-            return run.list_operations(parent, query)
-        operation = f"{parent}/operations/{groups['operation']}"
-        if handler == "wait_operation":
-            return run.wait_operation(operation, body)
-        if handler == "delete_operation":
-            return run.delete_operation(operation)
-        return run.get_operation(operation)
 
     def admin(self, method, path, query, body):  # pylint: disable=too-many-return-statements
         """Test and demo helpers; never part of a Google API."""
@@ -175,14 +215,20 @@ def make_server(host, port, api, verbose=False):
             except Exception:  # pylint: disable=broad-except
                 traceback.print_exc()
                 status, payload = 500, ApiError(500, "Internal error encountered.").body()
+            headers = [("Content-Type", "application/json; charset=UTF-8")]
+            if isinstance(payload, Raw):
+                headers = payload.headers or headers
+                payload = payload.payload
             data = json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = _serve
 
         def log_message(self, format, *args):  # pylint: disable=redefined-builtin
             if verbose:

@@ -8,7 +8,7 @@ import threading
 class Store:
     """Every API object the emulator holds, keyed by its full resource name."""
 
-    SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls")
+    SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls", "secrets")
 
     def __init__(self, state_dir=None):
         self.lock = threading.RLock()

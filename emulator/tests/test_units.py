@@ -102,3 +102,17 @@ def test_kubernetes_expansion():
     env = {"PORT": "8080", "NAME": "x"}
     assert expand("--port=$(PORT)", env) == "--port=8080"
     assert expand("$(MISSING) $$(PORT)", env) == "$(MISSING) $(PORT)"
+
+
+def test_registry_manifest_head(tmp_path):
+    from emulator.server import registry_manifest  # pylint: disable=import-outside-toplevel
+    from emulator.store import Store  # pylint: disable=import-outside-toplevel
+    (tmp_path / "Dockerfile").write_text("FROM x\nCMD [\"app\"]\n")
+    store = Store()
+    entry = images.register(store, "europe-west1-docker.pkg.dev/p/r/app:v1", str(tmp_path))
+    found = registry_manifest(store, "HEAD", "/v2/europe-west1-docker.pkg.dev/p/r/app/manifests/v1")
+    assert found.status == 200 and ("Docker-Content-Digest", entry["digest"]) in found.headers
+    by_digest = registry_manifest(store, "GET", f"/v2/europe-west1-docker.pkg.dev/p/r/app/manifests/{entry['digest']}")
+    assert by_digest.status == 200
+    assert registry_manifest(store, "HEAD", "/v2/europe-west1-docker.pkg.dev/p/r/app/manifests/v2").status == 404
+    assert registry_manifest(store, "GET", "/v2/projects/p/locations/l/services") is None

@@ -185,3 +185,70 @@ def read_revision_logs(session, endpoint, project, service_id, revision_id, limi
         if text:
             lines.append(text.rstrip("\n"))
     return lines
+
+
+# ------------------------------------------------------------ Secret Manager
+@api_call("read secret {name}", not_found=None)
+def get_secret(client, name):
+    return client.get_secret(name=name, retry=api_retry())
+
+
+@api_call("create secret {secret_id}")
+def create_secret(client, parent, secret_id, labels=None):
+    secret = {"replication": {"automatic": {}}, "labels": labels or {}}
+    return client.create_secret(request={"parent": parent, "secret_id": secret_id, "secret": secret},
+                                retry=api_retry())
+
+
+@api_call("read the latest version of secret {name}", not_found=None)
+def access_latest_version(client, name):
+    return client.access_secret_version(name=f"{name}/versions/latest", retry=api_retry())
+
+
+@api_call("add a version to secret {name}")
+def add_secret_version(client, name, data):
+    return client.add_secret_version(request={"parent": name, "payload": {"data": data}}, retry=api_retry())
+
+
+# ------------------------------------------------------------------ registry
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+
+
+def split_image(image):
+    """``host/repo:tag@digest`` -> (host, repo, tag or None, digest or None); Docker Hub when no host."""
+    digest = None
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    tag = None
+    if ":" in image.rsplit("/", 1)[-1]:
+        image, tag = image.rsplit(":", 1)
+    first, _sep, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest, tag, digest
+    return "registry-1.docker.io", image if "/" in image else f"library/{image}", tag, digest
+
+
+def image_digest(session, image, emulator=None, timeout=30):
+    """The ``sha256:`` digest ``image`` points at now (registry v2 manifest HEAD), or None if it does not exist.
+
+    The registry answers with the OAuth token google-auth signs the request with (Artifact
+    Registry and gcr.io). With an emulator, one endpoint stands for every registry.
+    """
+    host, repo, tag, digest = split_image(image)
+    if digest:
+        return digest
+    base = f"{emulator}/v2/{host}" if emulator else f"https://{host}/v2"
+    url = f"{base}/{repo}/manifests/{tag or 'latest'}"
+    try:
+        response = session.head(url, headers={"Accept": MANIFEST_TYPES}, timeout=timeout)
+    except requests.RequestException as exc:
+        raise CloudRunError(f"Failed to look up image {image} in its registry: {exc}") from exc
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200 or not response.headers.get("Docker-Content-Digest"):
+        raise CloudRunError(f"Failed to look up image {image} in its registry: HTTP {response.status_code} from {url}")
+    return response.headers["Docker-Content-Digest"]

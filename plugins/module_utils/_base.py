@@ -168,14 +168,22 @@ class CloudRunModule:
         return f"projects/{self.project}/locations/{self.region}"
 
     def client(self, kind):
-        """``services`` or ``revisions``: an official client over REST, one per kind."""
+        """``services``, ``revisions`` or ``secrets``: an official client over REST, one per kind."""
         if kind not in self._clients:
-            classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient}
+            # pylint: disable-next=import-outside-toplevel
+            from google.cloud import secretmanager_v1
+            classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient,
+                       "secrets": secretmanager_v1.SecretManagerServiceClient}
             endpoint = self.endpoint
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
             self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
                                                 client_options=options)
         return self._clients[kind]
+
+    @property
+    def emulator(self):
+        """The emulator's http endpoint, or None against Google's APIs."""
+        return emulator_endpoint(self.params.get("api_endpoint"))
 
     @property
     def logging_endpoint(self):

@@ -15,9 +15,10 @@ import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, ingress_container,
-    observed_state, snake_keys, validate,
+    MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, env_from_api, env_value,
+    ingress_container, observed_state, snake_keys, validate,
 )
 
 try:
@@ -193,10 +194,46 @@ def _failure(crm, services, full_name, error, created):
     else:
         lines.append(f"The service spec was updated (generation {state.get('generation', '?')}); traffic still "
                      f"goes to {serving or 'no revision'}.")
-    if crm.params["allow_unauthenticated"] is not None:
+    if crm.params.get("allow_unauthenticated") is not None:
         lines.append("allow_unauthenticated was not applied.")
     return CloudRunError("\n".join(lines), changed=True, service=service_result(state),
                          failed_revision=failed, log_lines=log_lines)
+
+
+def wait_for_rollout(crm, services, operation, current):
+    """Wait for a write (when ``wait``); returns (service dict, the new revision's result or None)."""
+    service_id = crm.params["name"]
+    full_name = f"{crm.parent}/services/{service_id}"
+    if crm.params["wait"]:
+        try:
+            final = to_dict(api.wait(operation, crm.params["wait_timeout"], f"deploy service {service_id}"))
+        except CloudRunError as exc:
+            raise _failure(crm, services, full_name, exc, created=current is None) from exc
+    else:
+        final = to_dict(api.get_service(services, name=full_name))
+    created_revision = final.get("latestCreatedRevision")
+    if not created_revision or created_revision == (current or {}).get("latestCreatedRevision"):
+        return final, None
+    found = api.get_revision(crm.client("revisions"), name=created_revision)
+    return final, (revision_result(to_dict(found)) if found else None)
+
+
+def _with_secrets(crm, desired, current):
+    """Put the ``secrets`` option into the desired env as Secret Manager references.
+
+    With ``env`` set the env is compared whole; without it, the secret keys are merged into
+    the service's current env. Returns the keys whose secret got a new version.
+    """
+    secrets = {k: env_value(v) for k, v in (crm.params.get("secrets") or {}).items()}
+    if not secrets:
+        return []
+    written, refs = ensure_secrets(crm.client("secrets"), crm.project, crm.params["name"], secrets,
+                                   crm.params["secret_version"] == "pinned", crm.check_mode)
+    if "env" not in desired:
+        container = ingress_container((current or {}).get("template") or {}) or {}
+        desired["env"] = env_from_api(container.get("env"))
+    desired["env"].update(refs)
+    return written
 
 
 def ensure_present(crm):
@@ -210,6 +247,7 @@ def ensure_present(crm):
     current_message = api.get_service(services, name=full_name)
     current = to_dict(current_message) if current_message else None
     desired = desired_state(params)
+    secrets_written = _with_secrets(crm, desired, current)
     if current is None:
         if "image" not in desired:
             raise CloudRunError(f"image is required to create service '{service_id}': {full_name} does not exist.")
@@ -219,7 +257,7 @@ def ensure_present(crm):
         changes = changed_options(desired, observed)
         _check_suffix_reuse(desired, changes, observed, service_id)
 
-    final = current
+    final, revision = current, None
     if changes:
         body = run_v2.Service.from_json(json.dumps(build_service(current, desired, service_id)))
         if crm.check_mode:
@@ -235,13 +273,7 @@ def ensure_present(crm):
                 operation = api.create_service(services, parent=crm.parent, service_id=service_id, service=body)
             else:
                 operation = api.update_service(services, name=full_name, service=body)
-            if params["wait"]:
-                try:
-                    final = to_dict(api.wait(operation, params["wait_timeout"], f"deploy service {service_id}"))
-                except CloudRunError as exc:
-                    raise _failure(crm, services, full_name, exc, created=current is None) from exc
-            else:
-                final = to_dict(api.get_service(services, name=full_name))
+            final, revision = wait_for_rollout(crm, services, operation, current)
 
     result_diff = diff(observed, desired, changes)
     public = params["allow_unauthenticated"]
@@ -255,13 +287,8 @@ def ensure_present(crm):
             result_diff["before"]["allow_unauthenticated"] = was_public
             result_diff["after"]["allow_unauthenticated"] = public
 
-    revision = None
-    created_revision = (final or {}).get("latestCreatedRevision")
-    if not crm.check_mode and created_revision and created_revision != (current or {}).get("latestCreatedRevision"):
-        found = api.get_revision(crm.client("revisions"), name=created_revision)
-        revision = revision_result(to_dict(found)) if found else None
-    result = {"changed": bool(changes), "service": service_result(final), "revision": revision,
-              "changed_options": changes}
+    result = {"changed": bool(changes or secrets_written), "service": service_result(final), "revision": revision,
+              "changed_options": changes, "secrets_written": secrets_written}
     if crm.diff_mode and changes:
         result["diff"] = result_diff
     return result

@@ -150,22 +150,25 @@ def _check_cpu_memory(params):
     return problems
 
 
-def _check_env(env):
+def check_env(env, origins=None):
+    """Problems with env names and values; ``origins`` says where a key came from (``file:line``)."""
     problems = []
     for key, value in (env or {}).items():
+        origin = (origins or {}).get(key, "env")
+        where = "env" if origin == "env" else f"env ({key} from {origin})"
         if key in RESERVED_ENV:
-            problems.append(f"env: {key} is reserved. {RESERVED_ENV[key]}")
+            problems.append(f"{where}: {key} is reserved. {RESERVED_ENV[key]}")
         elif not key or "=" in key:
-            problems.append(f"env: '{key}' is not a valid variable name (it must be non-empty and have no '=').")
+            problems.append(f"{where}: '{key}' is not a valid variable name (it must be non-empty and have no '=').")
         elif key.startswith("X_GOOGLE_"):
-            problems.append(f"env: {key} uses the reserved prefix X_GOOGLE_.")
+            problems.append(f"{where}: {key} uses the reserved prefix X_GOOGLE_.")
         if isinstance(value, dict):
             unknown = set(value) - {"secret", "version"}
             if not value.get("secret") or unknown:
-                problems.append(f"env: {key} must be a string, or a Secret Manager reference "
+                problems.append(f"{where}: {key} must be a string, or a Secret Manager reference "
                                 "{secret: NAME, version: latest|N}.")
         elif isinstance(value, (list, tuple)) or value is None:
-            problems.append(f"env: {key} must be a string, or a Secret Manager reference "
+            problems.append(f"{where}: {key} must be a string, or a Secret Manager reference "
                             "{secret: NAME, version: latest|N}.")
     return problems
 
@@ -195,7 +198,12 @@ def validate(params):
                         "europe-west1-docker.pkg.dev/PROJECT/REPO/IMAGE:TAG.")
     if params.get("port") is not None and not 1 <= params["port"] <= 65535:
         problems.append(f"port: {params['port']} is not a port; use 1 to 65535.")
-    problems += _check_env(params.get("env"))
+    problems += check_env(params.get("env"))
+    problems += check_env(params.get("secrets"), {k: "secrets" for k in params.get("secrets") or {}})
+    both = sorted(set(params.get("env") or {}) & set(params.get("secrets") or {}))
+    if both:
+        problems.append(f"secrets: {', '.join(both)} {'is' if len(both) == 1 else 'are'} also in env; "
+                        "give each key in one of them.")
     problems += _check_cpu_memory(params)
     if params.get("concurrency") is not None and not 1 <= params["concurrency"] <= 1000:
         problems.append(f"concurrency: {params['concurrency']} is out of range; use 1 to 1000 "

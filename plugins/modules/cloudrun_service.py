@@ -64,6 +64,22 @@ options:
       - E(PORT), E(K_SERVICE), E(K_REVISION) and E(K_CONFIGURATION) are set by Cloud Run and refused here.
       - Plain values show in diffs and results like any other option; keep secrets in Secret Manager.
     type: dict
+  secrets:
+    description:
+      - "Env variables whose values are kept in Secret Manager, as C(KEY: value). Each value goes to the secret
+        C(SERVICE-KEY) (lowercase, C(_) as C(-)), created when missing and given a new version only when the value
+        changed; the service's env references it. Values never appear in output."
+      - Merged into O(env) when that is set (a key in both is an error); otherwise only these keys of the service's
+        env are changed.
+      - The runtime service account needs C(roles/secretmanager.secretAccessor) on the secrets.
+    type: dict
+  secret_version:
+    description:
+      - V(pinned) references the version that holds the value, so a changed value makes a new revision that uses it.
+      - V(latest) references C(latest); a changed value reaches only instances started after the change.
+    type: str
+    choices: [pinned, latest]
+    default: pinned
   cpu:
     description:
       - CPU limit per instance, V(0.08) to V(1) in steps of 0.001 (or millicpu such as V(500m)), or V(1), V(2), V(4),
@@ -238,9 +254,12 @@ EXAMPLES = r"""
         env:
           ENVIRONMENT: production
           ALLOWED_ORIGINS: https://xai-community.vercel.app
-          SECRET_KEY:
-            secret: backend-secret-key
+          SENTRY_DSN:  # a secret that already exists in Secret Manager
+            secret: sentry-dsn
             version: latest
+        secrets:  # from Ansible Vault; stored in Secret Manager, referenced by the revision
+          MONGODB_URL: "{{ vault_mongodb_url }}"
+          SECRET_KEY: "{{ vault_secret_key }}"
         allow_unauthenticated: true
       register: deployed
 
@@ -388,6 +407,12 @@ revision:
     log_uri:
       description: Where the revision's logs can be read.
       type: str
+secrets_written:
+  description: The keys of O(secrets) whose secret got (or in check mode would get) a new version.
+  returned: always
+  type: list
+  elements: str
+  sample: [SECRET_KEY]
 changed_options:
   description: The options that were (or in check mode would be) changed.
   returned: always
@@ -434,6 +459,8 @@ def main():
         command=dict(type="list", elements="str"),
         args=dict(type="list", elements="str"),
         env=dict(type="dict"),
+        secrets=dict(type="dict", no_log=True),
+        secret_version=dict(type="str", default="pinned", choices=["pinned", "latest"]),
         cpu=dict(type="str"),
         memory=dict(type="str"),
         cpu_idle=dict(type="bool"),

@@ -4,6 +4,7 @@ import json
 import os
 import sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 missing = [n for n in os.environ.get("REQUIRED_ENV", "").split(",") if n and n not in os.environ]
 if missing:
@@ -25,6 +26,8 @@ class Handler(BaseHTTPRequestHandler):
             "pid": os.getpid(),
             "greeting": os.environ.get("GREETING"),
             "app_env": {k: v for k, v in os.environ.items() if k.startswith("APP_")},
+            # ?env=NAME: one variable, for tests that check a secret reached the app.
+            "env": {n: os.environ.get(n) for n in parse_qs(urlsplit(self.path).query).get("env", [])},
         }).encode()
         self.send_response(int(os.environ.get("APP_STATUS", "200")))
         self.send_header("Content-Type", "application/json")

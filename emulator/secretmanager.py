@@ -1,0 +1,118 @@
+"""Secret Manager v1: secrets, versions, and access, through the official secretmanager_v1 types."""
+
+import base64
+import json
+import uuid
+
+from google.cloud import secretmanager_v1
+from google.protobuf import json_format
+
+from emulator.errors import ApiError, not_found
+
+
+def _render(message_cls, data):
+    message = message_cls.from_json(json.dumps(data))
+    return json.loads(message_cls.to_json(message, use_integers_for_enums=False,
+                                          always_print_fields_with_no_presence=False))
+
+
+def _parse(raw, message_cls, what):
+    try:
+        message = message_cls.from_json(raw or "{}")
+    except json_format.ParseError as exc:
+        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
+    return json.loads(message_cls.to_json(message, use_integers_for_enums=False,
+                                          always_print_fields_with_no_presence=False))
+
+
+class SecretManager:
+    """Secrets by name (``projects/P/secrets/S``), each with numbered versions."""
+
+    def __init__(self, store, now):
+        self.store = store
+        self.now = now
+
+    def _secret(self, name):
+        secret = self.store.secrets.get(name)
+        if secret is None:
+            raise not_found(f"Secret [{name}] not found or has no versions.")
+        return secret
+
+    def create_secret(self, project, query, body):
+        secret_id = query.get("secretId", [""])[0]
+        if not secret_id or len(secret_id) > 255 or not all(c.isalnum() or c in "-_" for c in secret_id):
+            raise ApiError(400, f"Invalid secret_id '{secret_id}': use letters, digits, '-' and '_' (at most 255).")
+        spec = _parse(body, secretmanager_v1.Secret, "secret")
+        name = f"projects/{project}/secrets/{secret_id}"
+        with self.store.lock:
+            if name in self.store.secrets:
+                raise ApiError(409, f"Secret [{name}] already exists.", "ALREADY_EXISTS")
+            spec.setdefault("replication", {"automatic": {}})
+            secret = dict(spec, name=name, createTime=self.now(), etag=f'"{uuid.uuid4().hex[:12]}"',
+                          _versions=[])
+            self.store.secrets[name] = secret
+            self.store.save()
+            return self.view_secret(secret)
+
+    @staticmethod
+    def view_secret(secret):
+        return _render(secretmanager_v1.Secret, {k: v for k, v in secret.items() if not k.startswith("_")})
+
+    def get_secret(self, name):
+        with self.store.lock:
+            return self.view_secret(self._secret(name))
+
+    def add_version(self, parent, body):
+        request = _parse(body, secretmanager_v1.AddSecretVersionRequest, "addVersion")
+        payload = request.get("payload", {})
+        with self.store.lock:
+            secret = self._secret(parent)
+            number = len(secret["_versions"]) + 1
+            version = {"name": f"{parent}/versions/{number}", "createTime": self.now(), "state": "ENABLED",
+                       "etag": f'"{uuid.uuid4().hex[:12]}"', "_data": payload.get("data", "")}
+            secret["_versions"].append(version)
+            self.store.save()
+            return self.view_version(version)
+
+    @staticmethod
+    def view_version(version):
+        return _render(secretmanager_v1.SecretVersion, {k: v for k, v in version.items() if not k.startswith("_")})
+
+    def _version(self, name):
+        parent, _sep, ref = name.partition("/versions/")
+        versions = [v for v in self._secret(parent)["_versions"] if v["state"] == "ENABLED"]
+        if ref == "latest":
+            if not versions:
+                raise not_found(f"Secret [{parent}] not found or has no versions.")
+            return versions[-1]
+        for version in self._secret(parent)["_versions"]:
+            if version["name"] == name:
+                return version
+        raise not_found(f"Secret Version [{name}] not found.")
+
+    def get_version(self, name):
+        with self.store.lock:
+            return self.view_version(self._version(name))
+
+    def list_versions(self, parent, query):  # pylint: disable=unused-argument
+        with self.store.lock:
+            versions = list(reversed(self._secret(parent)["_versions"]))
+            result = {"versions": [self.view_version(v) for v in versions], "totalSize": len(versions)}
+        return result if versions else {}
+
+    def access_version(self, name):
+        with self.store.lock:
+            version = self._version(name)
+            data = version["_data"]
+        return _render(secretmanager_v1.AccessSecretVersionResponse,
+                       {"name": version["name"], "payload": {"data": data}})
+
+    def resolve(self, project, secret, version):
+        """The text of ``secret`` (an ID in ``project`` or a full name) at ``version``; None if missing."""
+        name = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+        try:
+            with self.store.lock:
+                data = self._version(f"{name}/versions/{version or 'latest'}")["_data"]
+        except ApiError:
+            return None
+        return base64.b64decode(data).decode("utf-8", "replace")

@@ -1,0 +1,63 @@
+"""Secret Manager v1 through the official client, and revisions that read secrets when they start."""
+
+import json
+import urllib.request
+
+import pytest
+from google.api_core import exceptions
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import run_v2, secretmanager_v1
+
+from conftest import ECHO_IMAGE, PARENT
+
+PROJECT = "projects/demo-project"
+
+
+@pytest.fixture(name="secrets")
+def secrets_client(emulator):
+    return secretmanager_v1.SecretManagerServiceClient(
+        credentials=AnonymousCredentials(), transport="rest",
+        client_options=ClientOptions(api_endpoint=emulator.endpoint))
+
+
+def test_secret_versions_and_access(secrets):
+    secret = secrets.create_secret(parent=PROJECT, secret_id="db-password",
+                                   secret={"replication": {"automatic": {}}})
+    assert secret.name == f"{PROJECT}/secrets/db-password"
+    with pytest.raises(exceptions.Conflict):
+        secrets.create_secret(parent=PROJECT, secret_id="db-password", secret={})
+    with pytest.raises(exceptions.NotFound):
+        secrets.access_secret_version(name=f"{secret.name}/versions/latest")
+    first = secrets.add_secret_version(parent=secret.name, payload={"data": b"one"})
+    second = secrets.add_secret_version(parent=secret.name, payload={"data": b"two"})
+    assert first.name.endswith("/versions/1") and second.name.endswith("/versions/2")
+    assert secrets.access_secret_version(name=f"{secret.name}/versions/latest").payload.data == b"two"
+    assert secrets.access_secret_version(name=first.name).payload.data == b"one"
+    assert [v.name for v in secrets.list_secret_versions(parent=secret.name)] == [second.name, first.name]
+    with pytest.raises(exceptions.NotFound):
+        secrets.get_secret(name=f"{PROJECT}/secrets/nothing-here")
+
+
+def _service_with_secret(secret, version="latest"):
+    env = [run_v2.EnvVar(name="APP_TOKEN", value_source=run_v2.EnvVarSource(
+        secret_key_ref=run_v2.SecretKeySelector(secret=secret, version=version)))]
+    return run_v2.Service(template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=ECHO_IMAGE, env=env)]))
+
+
+def test_revision_reads_its_secret_when_it_starts(secrets, services, service_id):
+    secret = secrets.create_secret(parent=PROJECT, secret_id=f"{service_id}-token", secret={})
+    secrets.add_secret_version(parent=secret.name, payload={"data": b"s3cret-value"})
+    created = services.create_service(parent=PARENT, service=_service_with_secret(f"{service_id}-token"),
+                                      service_id=service_id).result(timeout=60)
+    request = urllib.request.Request(created.uri, headers={"Authorization": "Bearer t"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        assert json.loads(response.read())["app_env"] == {"APP_TOKEN": "s3cret-value"}
+    assert created.template.containers[0].env[0].value == ""  # the spec holds only the reference
+
+
+def test_missing_secret_fails_the_revision(services, service_id):
+    with pytest.raises(exceptions.FailedPrecondition) as err:
+        services.create_service(parent=PARENT, service=_service_with_secret("never-created"),
+                                service_id=service_id).result(timeout=60)
+    assert "Secret 'never-created' version 'latest' for APP_TOKEN was not found" in err.value.message
