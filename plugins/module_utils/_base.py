@@ -181,6 +181,11 @@ class CloudRunModule:
         return self._clients[kind]
 
     @property
+    def credentials(self):
+        """The google-auth credentials for the auth options."""
+        return self._auth()[0]
+
+    @property
     def emulator(self):
         """The emulator's http endpoint, or None against Google's APIs."""
         return emulator_endpoint(self.params.get("api_endpoint"))

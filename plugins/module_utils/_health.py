@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: poll a URL until it answers as expected, within a deadline."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+try:
+    import requests
+    from google.api_core.retry import exponential_sleep_generator
+except ImportError:  # reported by CloudRunModule
+    pass
+
+BODY_EXCERPT = 2000
+EMULATOR_TOKEN = "emulator-id-token"  # the emulator accepts any bearer token
+
+
+def json_contains(expected, actual):
+    """True when ``actual`` has everything ``expected`` has: dict keys recursively, lists item by item."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(k in actual and json_contains(v, actual[k]) for k, v in expected.items())
+    if isinstance(expected, list):
+        return (isinstance(actual, list) and len(actual) == len(expected)
+                and all(json_contains(e, a) for e, a in zip(expected, actual)))
+    return expected == actual
+
+
+def judge(response, params):
+    """None when ``response`` is healthy, else what is wrong with it."""
+    if response.status_code not in params["status_codes"]:
+        return f"status {response.status_code}, expected {', '.join(map(str, params['status_codes']))}"
+    if params.get("json_contains") is not None:
+        try:
+            body = response.json()
+        except ValueError:
+            return "the body is not JSON"
+        if not json_contains(params["json_contains"], body):
+            return f"the JSON body does not contain {json.dumps(params['json_contains'], sort_keys=True)}"
+    if params.get("body_regex") and not re.search(params["body_regex"], response.text):
+        return f"the body does not match /{params['body_regex']}/"
+    return None
+
+
+def audience_of(url):
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def fetch_id_token(crm, audience):
+    """A Google ID token for ``audience`` (a private Cloud Run URL), from the module's credentials."""
+    if crm.emulator:
+        return EMULATOR_TOKEN
+    # pylint: disable-next=import-outside-toplevel
+    import google.auth.exceptions
+    # pylint: disable-next=import-outside-toplevel
+    import google.auth.transport.requests
+    # pylint: disable-next=import-outside-toplevel
+    from google.oauth2 import id_token
+    try:
+        if crm.params.get("impersonate_service_account"):
+            # pylint: disable-next=import-outside-toplevel
+            from google.auth import impersonated_credentials
+            credentials = impersonated_credentials.IDTokenCredentials(
+                crm.credentials, target_audience=audience, include_email=True)
+            credentials.refresh(google.auth.transport.requests.Request())
+            return credentials.token
+        return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
+    except (google.auth.exceptions.GoogleAuthError, ValueError) as exc:
+        raise CloudRunError(
+            f"Cannot get a Google ID token for {audience}: {exc}. ID tokens need a service account "
+            "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server, or impersonate_service_account).") from exc
+
+
+def check(crm):
+    """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
+    params = crm.params
+    headers = dict(params.get("headers") or {})
+    token = None
+    if params["id_token"] == "always":
+        token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+    started = time.monotonic()
+    deadline = started + params["deadline"]
+    delays = exponential_sleep_generator(params["initial_delay"], params["max_delay"])
+    attempts, last_error, response = 0, None, None
+    with requests.Session() as session:
+        while True:
+            attempts += 1
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            try:
+                response = session.request(params["method"], params["url"], headers=headers, data=params.get("body"),
+                                           timeout=params["request_timeout"], verify=params["validate_certs"],
+                                           allow_redirects=params["follow_redirects"])
+                last_error = judge(response, params)
+            except requests.RequestException as exc:
+                response, last_error = None, f"{type(exc).__name__}: {exc}"
+            if last_error is None:
+                break
+            if (response is not None and response.status_code in (401, 403) and params["id_token"] == "auto"
+                    and token is None):
+                token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+                continue  # the private service, asked again with a token: not a failed attempt to wait for
+            pause = next(delays)
+            if time.monotonic() + pause > deadline:
+                break
+            time.sleep(pause)
+    result = {
+        "changed": False, "url": params["url"], "attempts": attempts,
+        "elapsed": round(time.monotonic() - started, 3), "last_error": last_error,
+        "status": response.status_code if response is not None else None,
+        "body": response.text[:BODY_EXCERPT] if response is not None else None,
+        "json": None, "used_id_token": token is not None,
+    }
+    if response is not None:
+        try:
+            result["json"] = response.json()
+        except ValueError:
+            pass
+    if last_error is not None:
+        excerpt = (result["body"] or "")[:500]
+        raise CloudRunError(
+            f"{params['method']} {params['url']} is not healthy after {attempts} attempts in {result['elapsed']}s "
+            f"(deadline {params['deadline']}s): {last_error}." + (f" Body: {excerpt}" if excerpt else ""),
+            **{k: v for k, v in result.items() if k != "changed"})
+    return result

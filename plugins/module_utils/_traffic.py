@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: a service's traffic split, tags, promotion and rollback.
+
+Targets are written ``{"revision": NAME or "LATEST", "percent": N, "tag": T or None}``;
+a list of them is compared in a fixed order, so the API's order is never drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
+    revision_result, service_result, short, to_dict,
+)
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import writable
+
+try:
+    from google.cloud import run_v2
+except ImportError:  # reported by CloudRunModule
+    pass
+
+LATEST = "LATEST"
+LATEST_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+TAG_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+TAG_AND_NAME_MAX = 46
+
+
+def _order(targets):
+    return sorted(targets, key=lambda t: (t["revision"], t["tag"] or "", -t["percent"]))
+
+
+def from_api(traffic):
+    """The API's traffic targets in our form, in a fixed order."""
+    return _order([{"revision": LATEST if t.get("type") == LATEST_TYPE else t.get("revision"),
+                    "percent": t.get("percent", 0), "tag": t.get("tag") or None} for t in traffic or []])
+
+
+def to_api(targets):
+    out = []
+    for target in targets:
+        if target["revision"] == LATEST:
+            item = {"type": LATEST_TYPE}
+        else:
+            item = {"type": REVISION_TYPE, "revision": target["revision"]}
+        if target["percent"]:
+            item["percent"] = target["percent"]
+        if target["tag"]:
+            item["tag"] = target["tag"]
+        out.append(item)
+    return out
+
+
+def tags_of(targets):
+    return {t["tag"]: t["revision"] for t in targets if t["tag"]}
+
+
+def _with_tags(targets, tags):
+    """Put each ``tag -> revision`` on the targets: on that revision's untagged target, else as a 0% target."""
+    targets = [dict(t) for t in targets]
+    for tag, revision in tags.items():
+        for target in targets:
+            if target["tag"] == tag:
+                target["tag"] = None  # a tag names one target; it moves
+        untagged = [t for t in targets if t["revision"] == revision and not t["tag"]]
+        if untagged:
+            untagged[0]["tag"] = tag
+        else:
+            targets.append({"revision": revision, "percent": 0, "tag": tag})
+    return targets
+
+
+def _tidy(targets):
+    """Drop 0% targets that carry no tag: they route nothing."""
+    return _order([t for t in targets if t["percent"] or t["tag"]])
+
+
+def rollback_target(service, revisions):
+    """The newest ready revision created before the service's latest revision.
+
+    Defined by the latest revision, not by what serves now, so a second rollback finds the same
+    target and changes nothing.
+    """
+    latest = revisions.get(short(service.get("latestCreatedRevision")))
+    older = [r for r in revisions.values() if latest is None or r["create_time"] < latest["create_time"]]
+    ready = sorted((r for r in older if r["ready"]), key=lambda r: r["create_time"])
+    if not ready:
+        raise CloudRunError(f"Service '{short(service['name'])}' has no ready revision older than "
+                            f"{short(service.get('latestCreatedRevision'))} to roll back to.")
+    return ready[-1]["name"]
+
+
+def plan(params, service, revisions):
+    """The targets the options ask for; every problem is raised before any write."""
+    current = from_api(service.get("traffic"))
+    current_tags = tags_of(current)
+    problems = []
+    if params.get("traffic") is not None:
+        targets = []
+        for index, item in enumerate(params["traffic"]):
+            revision = item.get("revision")
+            if revision is None and item.get("tag"):
+                revision = current_tags.get(item["tag"])
+                if revision is None:
+                    problems.append(f"traffic[{index}]: no revision has the tag '{item['tag']}' "
+                                    f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
+                    continue
+            if revision is None:
+                problems.append(f"traffic[{index}]: give revision (a name, or LATEST) or the tag of a revision.")
+                continue
+            targets.append({"revision": LATEST if revision.upper() == LATEST else revision,
+                            "percent": item.get("percent") or 0, "tag": item.get("tag")})
+        keep_tags = {}
+    elif params.get("promote"):
+        revision = current_tags.get(params["promote"])
+        if revision is None:
+            raise CloudRunError(f"promote: no revision has the tag '{params['promote']}' "
+                                f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
+        targets = [{"revision": revision, "percent": 100, "tag": params["promote"]}]
+        keep_tags = {t: r for t, r in current_tags.items() if t != params["promote"]}
+    elif params.get("rollback"):
+        targets = [{"revision": rollback_target(service, revisions), "percent": 100, "tag": None}]
+        keep_tags = current_tags
+    elif params.get("to_latest"):
+        targets = [{"revision": LATEST, "percent": 100, "tag": None}]
+        keep_tags = current_tags
+    else:
+        targets, keep_tags = current, {}
+    targets = _with_tags(targets, dict(keep_tags, **(params.get("tags") or {})))
+    for tag in params.get("remove_tags") or []:
+        for target in targets:
+            if target["tag"] == tag:
+                target["tag"] = None
+    targets = _tidy(targets)
+    problems += check(targets, short(service["name"]), revisions)
+    if problems:
+        raise CloudRunError(f"Traffic for service '{short(service['name'])}' was not changed:\n- "
+                            + "\n- ".join(problems))
+    return current, targets
+
+
+def check(targets, service_id, revisions):
+    """Percentages sum to 100; every revision exists and is ready; tags are valid and unique."""
+    problems = []
+    total = sum(t["percent"] for t in targets)
+    if total != 100:
+        shares = ", ".join(f"{t['revision']}={t['percent']}" for t in targets if t["percent"])
+        problems.append(f"traffic percentages sum to {total} ({shares or 'nothing'}), not 100.")
+    for target in targets:
+        name = target["revision"]
+        if name == LATEST:
+            continue
+        revision = revisions.get(name)
+        if revision is None:
+            problems.append(f"revision '{name}' does not exist in service '{service_id}' "
+                            f"(revisions: {', '.join(sorted(revisions)) or 'none'}).")
+        elif not revision["ready"]:
+            reason = next((c.get("message") for c in revision["conditions"] if c.get("type") == "Ready"), "")
+            problems.append(f"revision '{name}' is not ready, so it cannot serve traffic"
+                            + (f": {reason.splitlines()[0]}" if reason else "."))
+    tags = [t["tag"] for t in targets if t["tag"]]
+    for tag in sorted(set(tags)):
+        if tags.count(tag) > 1:
+            problems.append(f"tag '{tag}' is on more than one target.")
+        if not TAG_RE.match(tag) or len(tag) + len(service_id) > TAG_AND_NAME_MAX:
+            problems.append(f"tag '{tag}': use lowercase letters, digits and '-', starting with a letter; tag and "
+                            f"service name together at most {TAG_AND_NAME_MAX} characters.")
+    return problems
+
+
+def ensure_traffic(crm):
+    params = crm.params
+    service_id = params["name"]
+    services = crm.client("services")
+    full_name = f"{crm.parent}/services/{service_id}"
+    found = api.get_service(services, name=full_name)
+    if found is None:
+        raise CloudRunError(f"Service '{service_id}' does not exist ({full_name}).")
+    service = to_dict(found)
+    revisions = {r["name"]: r for r in (revision_result(to_dict(m))
+                                        for m in api.list_revisions(crm.client("revisions"), parent=full_name))}
+    current, desired = plan(params, service, revisions)
+    changed = desired != current
+    final = service
+    if changed:
+        body = writable(service)
+        body["traffic"] = to_api(desired)
+        message = run_v2.Service.from_json(json.dumps(body))
+        if crm.check_mode:
+            api.update_service(services, name=full_name, service=message, validate_only=True)
+            final = dict(service, traffic=body["traffic"])
+        else:
+            operation = api.update_service(services, name=full_name, service=message)
+            final = to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}"))
+    result = {"changed": changed, "traffic": desired, "service": service_result(final),
+              "tag_urls": {s["tag"]: s.get("uri") for s in final.get("trafficStatuses", []) if s.get("tag")}}
+    if crm.diff_mode and changed:
+        result["diff"] = {"before": {"traffic": current}, "after": {"traffic": desired}}
+    return result

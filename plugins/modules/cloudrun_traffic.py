@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloudrun_traffic
+short_description: Split, tag, promote and roll back the traffic of a Cloud Run service
+version_added: 0.1.0
+description:
+  - Sets which revisions of a service get its requests, and the traffic tags that give a revision its own URL.
+    Changing traffic never makes a new revision.
+  - One of O(traffic), O(promote), O(rollback) or O(to_latest) says where the traffic goes; O(tags) and
+    O(remove_tags) add, move and remove tags, with or without them. Tags not mentioned are kept.
+  - Percentages must sum to 100 and every revision must exist and be ready; each problem is reported before any
+    write, with the revisions there are.
+author:
+  - nadle engineers (@nadle)
+extends_documentation_fragment:
+  - nadle.cloudrun._gcp
+  - nadle.cloudrun._gcp.attributes
+  - nadle.cloudrun._gcp.action_group
+options:
+  name:
+    description: The service.
+    type: str
+    required: true
+  traffic:
+    description:
+      - The whole split. Each target names a revision (or V(LATEST), the newest ready revision), or the revision that
+        has a tag now; targets of 0% keep a tag URL without traffic.
+    type: list
+    elements: dict
+    suboptions:
+      revision:
+        description: A revision name, or V(LATEST).
+        type: str
+      tag:
+        description:
+          - The tag to give this target. Without O(traffic[].revision), the revision that has this tag now.
+        type: str
+      percent:
+        description: The share of requests, 0 to 100.
+        type: int
+        default: 0
+  promote:
+    description: Send 100% to the revision that has this tag (for example V(candidate)); the tag stays.
+    type: str
+  rollback:
+    description:
+      - Send 100% to the newest ready revision created before the service's latest revision, the one that served
+        before it. Running it again changes nothing.
+    type: bool
+    default: false
+  to_latest:
+    description: Send 100% to V(LATEST), so every new ready revision gets the traffic.
+    type: bool
+    default: false
+  tags:
+    description: "Tags to add or move, C(tag: revision) (a revision name or V(LATEST))."
+    type: dict
+  remove_tags:
+    description: Tags to remove.
+    type: list
+    elements: str
+  wait_timeout:
+    description: Seconds to wait for the change to take effect.
+    type: int
+    default: 300
+"""
+
+EXAMPLES = r"""
+- name: Canary, 10% to the candidate
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    traffic:
+      - revision: xai-community-backend-00007-kqp
+        percent: 90
+      - tag: candidate
+        percent: 10
+
+- name: Everything to the candidate
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    promote: candidate
+
+- name: Back to the revision that served before the latest one
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    rollback: true
+
+- name: A preview URL for an old revision, without traffic
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    tags:
+      before-upgrade: xai-community-backend-00005-abc
+"""
+
+RETURN = r"""
+traffic:
+  description: The split after the change (predicted in check mode), in a fixed order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{revision: xai-community-backend-00007-kqp, percent: 90, tag: null},
+           {revision: xai-community-backend-00008-zxv, percent: 10, tag: candidate}]
+tag_urls:
+  description: The URL of every tag.
+  returned: always
+  type: dict
+  sample: {candidate: "https://candidate---xai-community-backend-abc123-du.a.run.app"}
+service:
+  description: The service after the change, as returned by M(nadle.cloudrun.cloudrun_service).
+  returned: always
+  type: dict
+"""
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
+from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import ensure_traffic
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        traffic=dict(type="list", elements="dict", options=dict(
+            revision=dict(type="str"), tag=dict(type="str"), percent=dict(type="int", default=0))),
+        promote=dict(type="str"),
+        rollback=dict(type="bool", default=False),
+        to_latest=dict(type="bool", default=False),
+        tags=dict(type="dict"),
+        remove_tags=dict(type="list", elements="str"),
+        wait_timeout=dict(type="int", default=300),
+    )
+    CloudRunModule(argument_spec, supports_check_mode=True,
+                   mutually_exclusive=[("traffic", "promote", "rollback", "to_latest")]).run(ensure_traffic)
+
+
+if __name__ == "__main__":
+    main()

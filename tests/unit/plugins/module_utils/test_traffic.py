@@ -1,0 +1,103 @@
+"""Traffic planning and health judging: pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _health, _traffic
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+PREFIX = "projects/p/locations/r/services/svc"
+
+
+def _revision(name, created, ready=True):
+    return {"name": name, "create_time": created, "ready": ready,
+            "conditions": [{"type": "Ready", "message": "" if ready else "container failed to start\nlogs..."}]}
+
+
+REVISIONS = {r["name"]: r for r in (
+    _revision("svc-1", "2026-01-01"), _revision("svc-2", "2026-01-02"),
+    _revision("svc-3", "2026-01-03"), _revision("svc-4", "2026-01-04", ready=False))}
+SERVICE = {"name": PREFIX, "latestCreatedRevision": f"{PREFIX}/revisions/svc-3",
+           "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "svc-2", "percent": 100},
+                       {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "svc-3", "tag": "candidate"}]}
+
+
+def params(**options):
+    base = {"traffic": None, "promote": None, "rollback": False, "to_latest": False, "tags": None, "remove_tags": None}
+    base.update(options)
+    return base
+
+
+def target(revision, percent=0, tag=None):
+    return {"revision": revision, "percent": percent, "tag": tag}
+
+
+def test_split_by_name_and_by_tag():
+    _current, desired = _traffic.plan(params(traffic=[{"revision": "svc-2", "percent": 90},
+                                                      {"tag": "candidate", "percent": 10}]), SERVICE, REVISIONS)
+    assert desired == [target("svc-2", 90), target("svc-3", 10, "candidate")]
+
+
+def test_same_split_in_another_order_is_no_change():
+    current, desired = _traffic.plan(params(traffic=[{"revision": "svc-3", "tag": "candidate", "percent": 0},
+                                                     {"revision": "svc-2", "percent": 100}]), SERVICE, REVISIONS)
+    assert current == desired
+
+
+def test_promote_keeps_the_tag_and_rollback_goes_before_the_latest():
+    _current, desired = _traffic.plan(params(promote="candidate"), SERVICE, REVISIONS)
+    assert desired == [target("svc-3", 100, "candidate")]
+    promoted = dict(SERVICE, traffic=_traffic.to_api(desired))
+    _current, desired = _traffic.plan(params(rollback=True), promoted, REVISIONS)
+    assert desired == [target("svc-2", 100), target("svc-3", 0, "candidate")]
+    rolled_back = dict(SERVICE, traffic=_traffic.to_api(desired))
+    current, again = _traffic.plan(params(rollback=True), rolled_back, REVISIONS)
+    assert current == again  # idempotent: the target depends on the latest revision, not on what serves
+
+
+def test_rollback_skips_revisions_that_are_not_ready():
+    service = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4")
+    assert _traffic.rollback_target(service, REVISIONS) == "svc-3"
+    with pytest.raises(CloudRunError) as err:
+        _traffic.rollback_target(dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-1"), REVISIONS)
+    assert "no ready revision older than svc-1" in err.value.msg
+
+
+def test_tags_add_move_and_remove():
+    _current, desired = _traffic.plan(params(tags={"old": "svc-1", "candidate": "svc-2"}, remove_tags=[]),
+                                      SERVICE, REVISIONS)
+    assert desired == [target("svc-1", 0, "old"), target("svc-2", 100, "candidate")]
+    _current, desired = _traffic.plan(params(remove_tags=["candidate"]), SERVICE, REVISIONS)
+    assert desired == [target("svc-2", 100)]
+    _current, desired = _traffic.plan(params(to_latest=True), SERVICE, REVISIONS)
+    assert desired == [target("LATEST", 100), target("svc-3", 0, "candidate")]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"traffic": [{"revision": "svc-2", "percent": 50}]}, "traffic percentages sum to 50 (svc-2=50), not 100"),
+    ({"traffic": [{"revision": "svc-9", "percent": 100}]},
+     "revision 'svc-9' does not exist in service 'svc' (revisions: svc-1, svc-2, svc-3, svc-4)"),
+    ({"traffic": [{"revision": "svc-4", "percent": 100}]},
+     "revision 'svc-4' is not ready, so it cannot serve traffic: container failed to start"),
+    ({"traffic": [{"tag": "nope", "percent": 100}]}, "no revision has the tag 'nope' (tags now: candidate)"),
+    ({"promote": "nope"}, "promote: no revision has the tag 'nope'"),
+    ({"tags": {"Bad_Tag": "svc-1"}}, "tag 'Bad_Tag': use lowercase letters"),
+])
+def test_problems_are_named(options, message):
+    with pytest.raises(CloudRunError) as err:
+        _traffic.plan(params(**options), SERVICE, REVISIONS)
+    assert message in err.value.msg
+
+
+@pytest.mark.parametrize("expected, actual, ok", [
+    ({"status": "healthy"}, {"status": "healthy", "service": "x"}, True),
+    ({"status": "healthy"}, {"status": "down"}, False),
+    ({"db": {"ok": True}}, {"db": {"ok": True, "ms": 3}}, True),
+    ([1, {"a": 1}], [1, {"a": 1, "b": 2}], True),
+    ([1], [1, 2], False),
+    ("x", "x", True),
+    ({"a": 1}, ["a"], False),
+])
+def test_json_contains(expected, actual, ok):
+    assert _health.json_contains(expected, actual) is ok
