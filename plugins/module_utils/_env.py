@@ -18,7 +18,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, read_env_files
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    service_result, to_dict, wait_for_rollout,
+    require_service, service_result, wait_for_rollout,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     build_service, check_env, env_from_api, env_value, ingress_container,
@@ -123,13 +123,8 @@ def _pinned_image(crm, image):
 def ensure_env(crm):
     params = crm.params
     service_id = params["name"]
-    services = crm.client("services")
-    full_name = f"{crm.parent}/services/{service_id}"
-    found = api.get_service(services, name=full_name)
-    if found is None:
-        raise CloudRunError(f"Service '{service_id}' does not exist ({full_name}). cloudrun_env changes the env of "
-                            "an existing service: create it with nadle.cloudrun.cloudrun_service first.")
-    current = to_dict(found)
+    services, full_name, current = require_service(
+        crm, " cloudrun_env changes the env of an existing service: create it with nadle.cloudrun.cloudrun_service first.")
     container = ingress_container(current.get("template") or {}) or {}
     current_env = env_from_api(container.get("env"))
     desired, secret_values = desired_env(params, current_env)

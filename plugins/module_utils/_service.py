@@ -110,6 +110,16 @@ def traffic_by_revision(service):
     return shares
 
 
+def require_service(crm, hint=""):
+    """(services client, full name, service dict) of ``name``, which must exist; ``hint`` says what to do if not."""
+    services = crm.client("services")
+    full_name = f"{crm.parent}/services/{crm.params['name']}"
+    found = api.get_service(services, name=full_name)
+    if found is None:
+        raise CloudRunError(f"Service '{crm.params['name']}' does not exist ({full_name}).{hint}")
+    return services, full_name, to_dict(found)
+
+
 # --------------------------------------------------------------------- IAM
 def _has_public_invoker(policy):
     return any(b.role == INVOKER and ALL_USERS in b.members and not b.condition.expression for b in policy.bindings)

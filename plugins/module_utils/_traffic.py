@@ -16,7 +16,7 @@ import re
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    revision_result, service_result, short, to_dict,
+    require_service, revision_result, service_result, short, to_dict,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import writable
 
@@ -177,12 +177,7 @@ def check(targets, service_id, revisions):
 def ensure_traffic(crm):
     params = crm.params
     service_id = params["name"]
-    services = crm.client("services")
-    full_name = f"{crm.parent}/services/{service_id}"
-    found = api.get_service(services, name=full_name)
-    if found is None:
-        raise CloudRunError(f"Service '{service_id}' does not exist ({full_name}).")
-    service = to_dict(found)
+    services, full_name, service = require_service(crm)
     revisions = {r["name"]: r for r in (revision_result(to_dict(m))
                                         for m in api.list_revisions(crm.client("revisions"), parent=full_name))}
     current, desired = plan(params, service, revisions)
