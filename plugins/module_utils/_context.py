@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: the Docker build context of a source folder, as Docker sees it.
+
+.dockerignore has Docker's own rules (patterns from the context root, ``**``, ``!`` negation),
+which differ from .gitignore's, so docker-py's implementation decides what is in the context.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    from docker.utils.build import exclude_paths
+except ImportError:
+    HAS_DOCKER_PY = False
+else:
+    HAS_DOCKER_PY = True
+
+ALWAYS_EXCLUDED = (".git", ".venv")
+
+
+def ignore_patterns(root, name=".dockerignore"):
+    """The patterns of an ignore file, without blank lines and comments (as Docker reads it)."""
+    path = os.path.join(root, name)
+    if not os.path.isfile(path):
+        return []
+    with open(path, encoding="utf-8") as handle:
+        lines = [line.strip() for line in handle.read().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def context_files(root, dockerfile="Dockerfile", extra_excludes=ALWAYS_EXCLUDED):
+    """The files (relative paths, sorted) that Docker sends for a build of ``root``.
+
+    Docker always sends the Dockerfile and .dockerignore themselves; ``extra_excludes`` are never
+    sent (a repository's .git and a local .venv).
+    """
+    if not HAS_DOCKER_PY:
+        raise RuntimeError("docker (docker-py) is required to read .dockerignore (pip install docker).")
+    patterns = ignore_patterns(root) + list(extra_excludes)
+    included = exclude_paths(root, patterns, dockerfile=dockerfile)
+    return sorted(p for p in included if os.path.isfile(os.path.join(root, p)))

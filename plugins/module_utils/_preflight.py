@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: checks of a source folder that catch, before any upload, what
+the deploy record found only after a slow cloud build.
+
+Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,
+``warning``, or ``fixed`` (a CRLF file this run rewrote).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import shlex
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
+from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import RESERVED_ENV
+
+try:
+    from dockerfile_parse import DockerfileParser
+except ImportError:
+    HAS_DOCKERFILE_PARSE = False
+else:
+    HAS_DOCKERFILE_PARSE = True
+
+SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".mypy_cache"}
+MAX_SCANNED_BYTES = 1024 * 1024
+LITERAL_PORT = re.compile(r"(?:--port[= ]|-p[= ]?|--bind[= ]\S*:|0\.0\.0\.0:|localhost:)(\d{2,5})\b")
+
+
+def finding(severity, file, line, rule, message, fix):
+    return {"severity": severity, "file": file, "line": line, "rule": rule, "message": message, "fix": fix}
+
+
+def _is_env_file(name):
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+# ------------------------------------------------------------------- CRLF
+def _text_files(root):
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        for name in sorted(files):
+            yield os.path.relpath(os.path.join(folder, name), root)
+
+
+def _needs_lf(root, relpath, entry_scripts, dockerfile):
+    name = os.path.basename(relpath)
+    if relpath == dockerfile or name.endswith(".sh") or _is_env_file(name) or relpath in entry_scripts:
+        return True
+    with open(os.path.join(root, relpath), "rb") as handle:
+        return handle.read(2) == b"#!"
+
+
+def check_line_endings(root, dockerfile, entry_scripts, fix, check_mode):
+    """Scripts, the Dockerfile, entrypoints and .env files with CRLF (``/bin/bash^M: bad interpreter``)."""
+    found = []
+    for relpath in _text_files(root):
+        path = os.path.join(root, relpath)
+        if os.path.getsize(path) > MAX_SCANNED_BYTES or not _needs_lf(root, relpath, entry_scripts, dockerfile):
+            continue
+        with open(path, "rb") as handle:
+            data = handle.read()
+        index = data.find(b"\r\n")
+        if index < 0:
+            continue
+        line = data[:index].count(b"\n") + 1
+        if fix:
+            if not check_mode:
+                with open(path, "wb") as handle:
+                    handle.write(data.replace(b"\r\n", b"\n"))
+            found.append(finding("fixed", relpath, line, "crlf",
+                                 f"CRLF line endings (first at line {line}) converted to LF.", None))
+        else:
+            found.append(finding("error", relpath, line, "crlf",
+                                 f"CRLF line endings (first at line {line}); in a container this fails as "
+                                 "'/bin/bash^M: bad interpreter' or as values ending in \\r.",
+                                 f"Convert to LF (sed -i 's/\\r$//' {relpath}), run with fix: true, and add "
+                                 "'* text=auto eol=lf' to .gitattributes."))
+    return found
+
+
+# ------------------------------------------------------------- Dockerfile
+def _arguments(value):
+    """A COPY/ADD's flags and paths, from the JSON or the plain form."""
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            parts = json.loads(value)
+        except ValueError:
+            parts = None
+        if isinstance(parts, list):
+            return [], [str(p) for p in parts]
+    parts = shlex.split(value, comments=False)
+    flags = [p for p in parts if p.startswith("--")]
+    return flags, [p for p in parts if not p.startswith("--")]
+
+
+def _in_context(source, files):
+    source = source.lstrip("/").rstrip("/") or "."
+    source = os.path.normpath(source)
+    if source == ".":
+        return True
+    return any(fnmatch.fnmatchcase(f, source) or f.startswith(source + "/")
+               or any(fnmatch.fnmatchcase(d, source) for d in _parents(f)) for f in files)
+
+
+def _parents(path):
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def check_copy_sources(root, dockerfile, instructions, files):
+    """Every COPY/ADD source must be in the build context after .dockerignore, as Docker requires."""
+    found = []
+    for ins in instructions:
+        if ins["instruction"] not in ("COPY", "ADD"):
+            continue
+        flags, paths = _arguments(ins["value"])
+        if any(f.startswith("--from") for f in flags) or len(paths) < 2:
+            continue
+        missing = [s for s in paths[:-1] if not re.match(r"^(https?|git)://|^git@", s) and not _in_context(s, files)]
+        if missing:
+            # Docker stops at the first missing source; name it in Docker's words, and the rest after it.
+            source = missing[0]
+            exists = os.path.exists(os.path.join(root, source))
+            why = ("it is in the folder but .dockerignore excludes it" if exists
+                   else "it is not in the folder")
+            more = f"; also missing: {', '.join(missing[1:])}" if missing[1:] else ""
+            found.append(finding(
+                "error", dockerfile, ins["startline"] + 1, "copy-source",
+                f"{ins['instruction']} failed: file not found in build context or excluded by .dockerignore: "
+                f"stat {source}: file does not exist ({why}{more}).",
+                "Do not bake .env files into the image: set the variables with nadle.cloudrun.cloudrun_env or the env "
+                "and secrets of cloudrun_service." if _is_env_file(os.path.basename(source)) else
+                f"Add {source} to the folder, or remove it from .dockerignore, or change the {ins['instruction']}."))
+    return found
+
+
+def _command_text(instructions):
+    """CMD and ENTRYPOINT instructions, each with ``text``: the command as one line in either form."""
+    for ins in instructions:
+        if ins["instruction"] in ("CMD", "ENTRYPOINT"):
+            flags, parts = _arguments(ins["value"]) if ins["value"].strip().startswith("[") else ([], [])
+            yield dict(ins, text=" ".join(parts) if parts or flags else ins["value"])
+
+
+def check_ports(dockerfile, instructions, port):
+    """EXPOSE, a port hard-coded in CMD, and $PORT, against the container port the service uses."""
+    found = []
+    for ins in instructions:
+        if ins["instruction"] == "EXPOSE":
+            exposed = [p.split("/")[0] for p in ins["value"].split()]
+            if str(port) not in exposed:
+                found.append(finding("warning", dockerfile, ins["startline"] + 1, "port-expose",
+                                     f"EXPOSE {' '.join(exposed)}, but the service's container port is {port}.",
+                                     f"EXPOSE {port}, or set the port option of cloudrun_service to what the app "
+                                     "listens on."))
+    for ins in _command_text(instructions):
+        text = ins["text"]
+        literal = LITERAL_PORT.search(text)
+        if literal and "PORT" not in text:
+            number = int(literal.group(1))
+            severity = "error" if number != port else "warning"
+            found.append(finding(severity, dockerfile, ins["startline"] + 1, "port-hardcoded",
+                                 f"{ins['instruction']} listens on port {number}, written into the command, and "
+                                 f"ignores $PORT; Cloud Run sends requests to $PORT ({port} for this service).",
+                                 f"Listen on ${{PORT:-{port}}}, for example: --port ${{PORT:-{port}}} "
+                                 "(with a shell form CMD, or sh -c)."))
+    return found
+
+
+def check_healthcheck(dockerfile, instructions):
+    return [finding("warning", dockerfile, ins["startline"] + 1, "healthcheck",
+                    "Cloud Run ignores a Dockerfile HEALTHCHECK.",
+                    "Use startup_probe and liveness_probe of nadle.cloudrun.cloudrun_service, and "
+                    "nadle.cloudrun.http_healthcheck after a deploy.")
+            for ins in instructions if ins["instruction"] == "HEALTHCHECK"]
+
+
+# -------------------------------------------------------------- env files
+def check_env_files(root, env_files, required, example, port):
+    """Syntax with line numbers, reserved names, and keys required (by a list or by .env.example)."""
+    found, keys, unreadable = [], set(), False
+    for path in env_files:
+        shown = os.path.relpath(path, root) if os.path.isabs(path) and path.startswith(root) else path
+        full = path if os.path.isabs(path) else os.path.join(root, path)
+        try:
+            with open(full, encoding="utf-8") as handle:
+                values, origins = parse_env_text(handle.read(), shown)
+        except OSError as exc:
+            found.append(finding("error", shown, None, "env-file", f"Cannot read {shown}: {exc.strerror}.", None))
+            unreadable = True
+            continue
+        except DotenvError as exc:
+            unreadable = True
+            for problem in str(exc).splitlines()[1:]:
+                location, _sep, text = problem[2:].partition(": ")
+                found.append(finding("error", shown, int(location.rsplit(":", 1)[1]), "env-syntax", text,
+                                     "Write KEY=VALUE; quote values with spaces or '#'."))
+            continue
+        keys.update(values)
+        for key in sorted(set(values) & set(RESERVED_ENV)):
+            line = int(origins[key].rsplit(":", 1)[1])
+            fix = (f"Remove PORT: Cloud Run sets it from the container port ({port}); use the port option of "
+                   "cloudrun_service to change that." if key == "PORT" else f"Remove {key}: Cloud Run sets it.")
+            found.append(finding("error", shown, line, "env-reserved",
+                                 f"{key} is reserved: {RESERVED_ENV[key]}", fix))
+    wanted = set(required or [])
+    example_path = os.path.join(root, example) if example else None
+    if example_path and os.path.isfile(example_path):
+        try:
+            with open(example_path, encoding="utf-8") as handle:
+                wanted.update(k for k in parse_env_text(handle.read(), example)[0] if k not in RESERVED_ENV)
+        except DotenvError as exc:
+            found.append(finding("error", example, None, "env-syntax", str(exc), None))
+    missing = sorted(wanted - keys)
+    if env_files and missing and not unreadable:  # keys of a file that does not parse are unknown
+        found.append(finding("error", ", ".join(env_files), None, "env-required",
+                             f"Missing from the env files: {', '.join(missing)} (required"
+                             f"{' by ' + example if example_path and os.path.isfile(example_path) else ''}).",
+                             "Add them to an env file, or to the env or secrets of the deploy."))
+    return found
+
+
+# ------------------------------------------------------------------- all
+def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=(), example=".env.example",
+               fix=False, check_mode=False):
+    """Every check on ``root``; returns the findings, errors first."""
+    if not HAS_DOCKERFILE_PARSE:
+        raise RuntimeError("dockerfile-parse is required (pip install dockerfile-parse).")
+    found = []
+    dockerfile_path = os.path.join(root, dockerfile)
+    if not os.path.isfile(dockerfile_path):
+        return [finding("error", dockerfile, None, "dockerfile", f"{dockerfile} is not in {root}.",
+                        "Give the folder that holds the Dockerfile, or the dockerfile option.")]
+    with open(dockerfile_path, encoding="utf-8") as handle:
+        parser = DockerfileParser(fileobj=handle)
+        structure = parser.structure
+    last_from = max((i for i, ins in enumerate(structure) if ins["instruction"] == "FROM"), default=-1)
+    final_stage = structure[last_from + 1:]
+    entry_scripts = set()
+    for ins in _command_text(final_stage):
+        for token in re.findall(r"[\w./-]+\.sh\b", ins["text"]):
+            entry_scripts.add(os.path.normpath(token.lstrip("/").replace("./", "", 1)))
+    found += check_line_endings(root, dockerfile, entry_scripts, fix, check_mode)
+    found += check_copy_sources(root, dockerfile, structure, context_files(root, dockerfile))
+    found += check_ports(dockerfile, final_stage, port)
+    found += check_healthcheck(dockerfile, structure)
+    found += check_env_files(root, list(env_files or []), list(required or []), example, port)
+    order = {"error": 0, "warning": 1, "fixed": 2}
+    return sorted(found, key=lambda f: (order[f["severity"]], f["file"] or "", f["line"] or 0))

@@ -1,0 +1,179 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloudrun_preflight
+short_description: Check a source folder for what breaks a Cloud Run build or deploy, before any upload
+version_added: 0.1.0
+description:
+  - Checks the folder of a containerised service and reports findings with the file, the line, what is wrong and how
+    to fix it. Fails when there is an error; warnings are reported.
+  - "CRLF line endings in shell scripts, entrypoint scripts, the Dockerfile and C(.env) files (in a container they
+    fail as C(/bin/bash^M: bad interpreter)). O(fix=true) rewrites them with LF."
+  - "Every C(COPY)/C(ADD) source against the build context after C(.dockerignore), with Docker's message
+    (C(COPY failed: file not found in build context or excluded by .dockerignore)) and the Dockerfile line."
+  - The port - C(EXPOSE), a port hard-coded in C(CMD) that ignores E(PORT), and E(PORT) in an env file - against
+    the container port the service uses.
+  - C(.env) files - syntax errors with line numbers, reserved names, and keys required by O(required_env) or by the
+    keys of O(env_example).
+  - A Dockerfile C(HEALTHCHECK), which Cloud Run ignores.
+author:
+  - nadle engineers (@nadle)
+attributes:
+  check_mode:
+    description: Reports what O(fix) would rewrite without rewriting it.
+    support: full
+  diff_mode:
+    description: Nothing to diff; the findings name every file O(fix) rewrites.
+    support: none
+  idempotent:
+    description: After O(fix) has rewritten the files, a second run changes nothing.
+    support: full
+options:
+  path:
+    description: The source folder (the Docker build context).
+    type: path
+    required: true
+  dockerfile:
+    description: The Dockerfile, relative to O(path).
+    type: str
+    default: Dockerfile
+  port:
+    description: The container port the service will use (the port option of M(nadle.cloudrun.cloudrun_service)).
+    type: int
+    default: 8080
+  env_files:
+    description: C(.env) files to check, relative to O(path) or absolute.
+    type: list
+    elements: path
+    default: []
+  required_env:
+    description: Keys the env files must have together.
+    type: list
+    elements: str
+    default: []
+  env_example:
+    description: A file, relative to O(path), whose keys the env files must have too (when it exists).
+    type: str
+    default: .env.example
+  fix:
+    description: Rewrite files with CRLF line endings with LF; reports C(changed).
+    type: bool
+    default: false
+  fail_on_warnings:
+    description: Fail on warnings too.
+    type: bool
+    default: false
+"""
+
+EXAMPLES = r"""
+- name: Check the backend before building it
+  nadle.cloudrun.cloudrun_preflight:
+    path: "{{ playbook_dir }}/../backend"
+    port: 8080
+    env_files: [.env.prod]
+    required_env: [MONGODB_URL, SECRET_KEY]
+
+- name: Repair CRLF line endings (a Windows checkout) and check again
+  nadle.cloudrun.cloudrun_preflight:
+    path: ./backend
+    fix: true
+"""
+
+RETURN = r"""
+findings:
+  description: What was found, errors first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    severity:
+      description: C(error), C(warning), or C(fixed) for a file this run rewrote.
+      type: str
+    file:
+      description: The file, relative to O(path).
+      type: str
+    line:
+      description: The line, when one applies.
+      type: int
+    rule:
+      description: C(crlf), C(copy-source), C(port-expose), C(port-hardcoded), C(healthcheck), C(env-syntax),
+        C(env-reserved), C(env-required), C(env-file) or C(dockerfile).
+      type: str
+    message:
+      description: What is wrong.
+      type: str
+    fix:
+      description: How to fix it.
+      type: str
+  sample:
+    - severity: error
+      file: Dockerfile
+      line: 14
+      rule: copy-source
+      message: "COPY failed: file not found in build context or excluded by .dockerignore: stat .env.prod: file does
+        not exist (it is not in the folder)."
+      fix: "Do not bake .env files into the image: set the variables with nadle.cloudrun.cloudrun_env."
+error_count:
+  description: How many errors.
+  returned: always
+  type: int
+warning_count:
+  description: How many warnings (C(warnings) is Ansible's own result key).
+  returned: always
+  type: int
+fixed_files:
+  description: The files O(fix) rewrote (in check mode, would rewrite).
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _context, _preflight
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            dockerfile=dict(type="str", default="Dockerfile"),
+            port=dict(type="int", default=8080),
+            env_files=dict(type="list", elements="path", default=[]),
+            required_env=dict(type="list", elements="str", default=[]),
+            env_example=dict(type="str", default=".env.example"),
+            fix=dict(type="bool", default=False),
+            fail_on_warnings=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    for present, package in ((_preflight.HAS_DOCKERFILE_PARSE, "dockerfile-parse"), (_context.HAS_DOCKER_PY, "docker")):
+        if not present:
+            module.fail_json(msg=missing_required_lib(package))
+    params = module.params
+    if not os.path.isdir(params["path"]):
+        module.fail_json(msg=f"path: {params['path']} is not a folder.")
+    findings = _preflight.run_checks(params["path"], params["dockerfile"], params["port"], params["env_files"],
+                                     params["required_env"], params["env_example"], params["fix"], module.check_mode)
+    errors = [f for f in findings if f["severity"] == "error"]
+    warnings = [f for f in findings if f["severity"] == "warning"]
+    fixed = [f["file"] for f in findings if f["severity"] == "fixed"]
+    result = dict(changed=bool(fixed), findings=findings, error_count=len(errors), warning_count=len(warnings),
+                  fixed_files=fixed)
+    failing = errors + (warnings if params["fail_on_warnings"] else [])
+    if failing:
+        lines = [f"{f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['message']}" for f in failing]
+        module.fail_json(msg=f"Preflight found {len(errors)} error(s) and {len(warnings)} warning(s) in "
+                             f"{params['path']}:\n- " + "\n- ".join(lines), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The build context as Docker sees it, and the preflight checks, on real folders."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
+from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import run_checks
+
+# The deploy record's Dockerfile before the fixes, shortened: a .env.prod COPY, a HEALTHCHECK.
+RECORD_DOCKERFILE = """FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+COPY . .
+COPY .env.prod .env 2>/dev/null || true
+EXPOSE 8080
+HEALTHCHECK --interval=30s CMD curl -f http://localhost:${PORT:-8080}/health || exit 1
+CMD ["sh", "-c", "uv run uvicorn main:app --host 0.0.0.0 --port ${PORT:-8080}"]
+"""
+
+
+def make(root, files):
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+    return str(root)
+
+
+def rules(findings, severity="error"):
+    return sorted((f["rule"], f["file"], f["line"]) for f in findings if f["severity"] == severity)
+
+
+def test_dockerignore_negation_globstar_directories_and_comments(tmp_path):
+    root = make(tmp_path, {
+        "Dockerfile": "FROM x\n", ".dockerignore": "# secrets stay out\n\n.env*\n**/*.md\n!docs/keep.md\nbuild/\n",
+        "app.py": "", ".env": "", ".env.prod": "", "README.md": "", "docs/a.md": "", "docs/keep.md": "",
+        "build/out.bin": "", "src/pkg/mod.py": "", ".git/HEAD": "", ".venv/bin/python": "",
+    })
+    assert context_files(root) == [".dockerignore", "Dockerfile", "app.py", "docs/keep.md", "src/pkg/mod.py"]
+
+
+def test_the_records_dockerfile(tmp_path):
+    root = make(tmp_path, {"Dockerfile": RECORD_DOCKERFILE, "pyproject.toml": "", "uv.lock": "", "main.py": ""})
+    found = run_checks(root)
+    assert rules(found) == [("copy-source", "Dockerfile", 5)]
+    copy = [f for f in found if f["rule"] == "copy-source"][0]
+    assert copy["message"].startswith("COPY failed: file not found in build context or excluded by .dockerignore: "
+                                      "stat .env.prod: file does not exist")
+    assert "cloudrun_env" in copy["fix"]
+    assert rules(found, "warning") == [("healthcheck", "Dockerfile", 7)]
+
+
+def test_a_source_excluded_by_dockerignore_is_missing_too(tmp_path):
+    root = make(tmp_path, {"Dockerfile": "FROM x\nCOPY config/ /etc/app/\nCOPY *.py /app/\n",
+                           ".dockerignore": "config\n", "config/app.ini": "", "main.py": ""})
+    found = [f for f in run_checks(root) if f["rule"] == "copy-source"]
+    assert [(f["line"], "excludes it" in f["message"]) for f in found] == [(2, True)]
+
+
+def test_crlf_found_with_file_and_line_then_fixed(tmp_path):
+    root = make(tmp_path, {
+        "Dockerfile": 'FROM x\nENTRYPOINT ["./start.sh"]\n', "start.sh": b"#!/bin/bash\nset -e\r\nexec app\r\n",
+        "deploy": b"#!/bin/sh\r\necho hi\r\n", ".env.prod": b"A=1\r\n", "notes.txt": b"windows\r\n",
+    })
+    found = run_checks(root)
+    assert rules(found) == [("crlf", ".env.prod", 1), ("crlf", "deploy", 1), ("crlf", "start.sh", 2)]
+    assert rules(run_checks(root, fix=True, check_mode=True), "fixed") == rules(found)
+    assert (tmp_path / "start.sh").read_bytes().count(b"\r") == 2  # check mode wrote nothing
+    assert rules(run_checks(root, fix=True), "fixed") == rules(found)
+    assert (tmp_path / "start.sh").read_bytes() == b"#!/bin/bash\nset -e\nexec app\n"
+    assert (tmp_path / "notes.txt").read_bytes() == b"windows\r\n"  # not a script: left alone
+    assert run_checks(root, fix=True) == []
+
+
+@pytest.mark.parametrize("cmd, severity", [
+    ('CMD ["uvicorn", "main:app", "--port", "8000"]', "error"),
+    ("CMD gunicorn --bind 0.0.0.0:8000 app:app", "error"),
+    ('CMD ["uvicorn", "main:app", "--port", "8080"]', "warning"),
+    ('CMD ["sh", "-c", "uvicorn main:app --port ${PORT:-8080}"]', None),
+])
+def test_hard_coded_ports(tmp_path, cmd, severity):
+    root = make(tmp_path, {"Dockerfile": f"FROM x\nEXPOSE 8080\n{cmd}\n"})
+    found = [f for f in run_checks(root) if f["rule"] == "port-hardcoded"]
+    assert [f["severity"] for f in found] == ([severity] if severity else [])
+
+
+def test_env_files_syntax_reserved_and_required(tmp_path):
+    root = make(tmp_path, {
+        "Dockerfile": "FROM x\nEXPOSE 8000\n", ".env.example": "MONGODB_URL=\nSECRET_KEY=\nPORT=8080\n",
+        ".env.prod": "ENVIRONMENT=production\nPORT=8000\nMONGODB_URL=mongodb://x\nbroken line\n",
+    })
+    found = run_checks(root, env_files=[".env.prod"], required=["REDIS_URL"])
+    assert rules(found) == [("env-syntax", ".env.prod", 4)]  # a file that does not parse is reported alone
+    (tmp_path / ".env.prod").write_text("ENVIRONMENT=production\nPORT=8000\nMONGODB_URL=mongodb://x\n")
+    found = run_checks(root, env_files=[".env.prod"], required=["REDIS_URL"])
+    assert rules(found) == [("env-required", ".env.prod", None), ("env-reserved", ".env.prod", 2)]
+    required = [f for f in found if f["rule"] == "env-required"][0]
+    assert "REDIS_URL, SECRET_KEY" in required["message"] and "required by .env.example" in required["message"]
+    reserved = [f for f in found if f["rule"] == "env-reserved"][0]
+    assert "port option" in reserved["fix"]
+    assert rules(found, "warning") == [("port-expose", "Dockerfile", 2)]
+
+
+def test_no_dockerfile(tmp_path):
+    assert rules(run_checks(make(tmp_path, {"app.py": ""}))) == [("dockerfile", "Dockerfile", None)]
