@@ -9,11 +9,13 @@ import tempfile
 import threading
 
 from emulator import images
-from emulator.cloudrun import CloudRun, now
+from emulator.cloudbuild import CloudBuild
+from emulator.cloudrun import CloudRun, now, project_number
 from emulator.faults import Faults
 from emulator.proxy import Proxy
 from emulator.runtime import Runtime
 from emulator.secretmanager import SecretManager
+from emulator.storage import Storage
 from emulator.server import Api, make_server
 from emulator.store import Store
 
@@ -45,10 +47,10 @@ def main(argv=None):
         except ValueError as exc:
             sys.exit(f"--image {spec}: {exc}")
     scratch = None
-    if args.state_dir:
-        log_dir = os.path.join(args.state_dir, "logs")
-    else:
-        log_dir = scratch = tempfile.mkdtemp(prefix="cloudrun-emulator-logs-")
+    data_dir = args.state_dir or tempfile.mkdtemp(prefix="cloudrun-emulator-")
+    if not args.state_dir:
+        scratch = data_dir
+    log_dir = os.path.join(data_dir, "logs")
     os.makedirs(log_dir, exist_ok=True)
 
     faults = Faults()
@@ -58,7 +60,9 @@ def main(argv=None):
     cloudrun = CloudRun(store, runtime, faults, options)
     proxy = Proxy(args.host, cloudrun.route)
     cloudrun.attach_proxy(proxy)
-    api = Api(cloudrun, secrets, faults, store)
+    storage = Storage(store, data_dir, now)
+    builds = CloudBuild(store, storage, data_dir, now, project_number)
+    api = Api(cloudrun, secrets, builds, storage, faults, store)
     server = make_server(args.host, args.port, api, args.verbose)
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
     cloudrun.restore_urls()

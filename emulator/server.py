@@ -18,7 +18,10 @@ SECRET = r"(?P<secret>projects/[^/]+/secrets/[^/:]+)"
 VERSION = SECRET + r"/versions/(?P<version>[^/:]+)"
 
 
-def _routes(run, secrets):
+BUILDS = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
+
+
+def _routes(run, secrets, builds, storage, headers):
     """(HTTP method, path regex, RPC name, can write, handler(groups, query, body, int_enums))."""
     def service(g):
         return f"{g['parent']}/services/{g['service']}"
@@ -70,6 +73,27 @@ def _routes(run, secrets):
         ("GET", rf"^/v1/{VERSION}$", "GetSecretVersion", False, lambda g, q, b, i: secrets.get_version(version(g))),
         ("GET", rf"^/v1/{VERSION}:access$", "AccessSecretVersion", False,
          lambda g, q, b, i: secrets.access_version(version(g))),
+        # Cloud Build v1 (regional, and global as location "global").
+        ("POST", rf"^/v1/{BUILDS}/builds$", "CreateBuild", True, lambda g, q, b, i: builds.create_build(g["parent"], b)),
+        ("POST", r"^/v1/projects/(?P<project>[^/]+)/builds$", "CreateBuild", True,
+         lambda g, q, b, i: builds.create_build(f"projects/{g['project']}/locations/global", b)),
+        ("GET", rf"^/v1/{BUILDS}/builds/(?P<build>[^/:]+)$", "GetBuild", False,
+         lambda g, q, b, i: builds.get_build(f"{g['parent']}/builds/{g['build']}")),
+        ("GET", r"^/v1/projects/(?P<project>[^/]+)/builds/(?P<build>[^/:]+)$", "GetBuild", False,
+         lambda g, q, b, i: builds.get_build(f"projects/{g['project']}/locations/global/builds/{g['build']}")),
+        ("GET", rf"^/v1/{BUILDS}/operations/(?P<operation>[^/:]+)$", "GetBuildOperation", False,
+         lambda g, q, b, i: builds.operation_view(f"{g['parent']}/operations/{g['operation']}")),
+        # Cloud Storage JSON API: what a source upload and a log read need.
+        ("GET", r"^/storage/v1/b/(?P<bucket>[^/]+)$", "GetBucket", False,
+         lambda g, q, b, i: storage.get_bucket(g["bucket"])),
+        ("POST", r"^/storage/v1/b$", "CreateBucket", True, lambda g, q, b, i: storage.create_bucket(q, b)),
+        ("POST", r"^/upload/storage/v1/b/(?P<bucket>[^/]+)/o$", "UploadObject", True,
+         lambda g, q, b, i: storage.upload(g["bucket"], q, b, headers().get("content-type", ""))),
+        ("GET", r"^/download/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>.+)$", "DownloadObject", False,
+         lambda g, q, b, i: Raw(200, storage.read(g["bucket"], g["object"]))),
+        ("GET", r"^/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>.+)$", "GetObject", False,
+         lambda g, q, b, i: (Raw(200, storage.read(g["bucket"], g["object"])) if q.get("alt") == ["media"]
+                             else storage.get_object(g["bucket"], g["object"]))),
     ]
     return [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in table]
 
@@ -138,15 +162,17 @@ class RequestCounter:
 class Api:
     """Dispatches one request to the Cloud Run layer and shapes the answer."""
 
-    def __init__(self, cloudrun, secrets, faults, store):
+    def __init__(self, cloudrun, secrets, builds, storage, faults, store):
         self.cloudrun = cloudrun
         self.faults = faults
         self.store = store
         self.counter = RequestCounter()
-        self.routes = _routes(cloudrun, secrets)
+        self.request = threading.local()  # the headers of the request this thread serves
+        self.routes = _routes(cloudrun, secrets, builds, storage, lambda: getattr(self.request, "headers", {}))
 
-    def handle(self, method, raw_path, body):
-        """Returns (HTTP status, JSON-able body)."""
+    def handle(self, method, raw_path, body, headers=None):
+        """Returns (HTTP status, JSON-able body or Raw)."""
+        self.request.headers = {k.lower(): v for k, v in (headers or {}).items()}
         parsed = urllib.parse.urlsplit(raw_path)
         path = urllib.parse.unquote(parsed.path)
         # The client appends "$alt=json;enum-encoding=int" to every RPC.
@@ -164,7 +190,8 @@ class Api:
                 dry_run = query.get("validateOnly", ["false"])[0] == "true"
                 self.counter.add(method, rpc, writes and not dry_run)
                 self.faults.before_request(method, rpc)
-                return 200, handler(match.groupdict(), query, body, int_enums)
+                answer = handler(match.groupdict(), query, body, int_enums)
+                return (answer.status, answer) if isinstance(answer, Raw) else (200, answer)
         raise ApiError(404, f"The requested URL {parsed.path} was not found on this server.", "NOT_FOUND")
 
     def admin(self, method, path, query, body):  # pylint: disable=too-many-return-statements
@@ -209,7 +236,7 @@ def make_server(host, port, api, verbose=False):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             try:
-                status, payload = api.handle(self.command, self.path, body)
+                status, payload = api.handle(self.command, self.path, body, dict(self.headers.items()))
             except ApiError as exc:
                 status, payload = exc.http_status, exc.body()
             except Exception:  # pylint: disable=broad-except
@@ -217,9 +244,11 @@ def make_server(host, port, api, verbose=False):
                 status, payload = 500, ApiError(500, "Internal error encountered.").body()
             headers = [("Content-Type", "application/json; charset=UTF-8")]
             if isinstance(payload, Raw):
+                if isinstance(payload.payload, bytes):
+                    headers = [("Content-Type", "application/octet-stream")]
                 headers = payload.headers or headers
                 payload = payload.payload
-            data = json.dumps(payload).encode()
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
             for name, value in headers:
                 self.send_header(name, value)

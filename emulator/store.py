@@ -8,7 +8,8 @@ import threading
 class Store:
     """Every API object the emulator holds, keyed by its full resource name."""
 
-    SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls", "secrets")
+    SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls", "secrets", "buckets", "objects",
+                "builds", "build_operations")
 
     def __init__(self, state_dir=None):
         self.lock = threading.RLock()

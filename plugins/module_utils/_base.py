@@ -168,16 +168,25 @@ class CloudRunModule:
         return f"projects/{self.project}/locations/{self.region}"
 
     def client(self, kind):
-        """``services``, ``revisions`` or ``secrets``: an official client over REST, one per kind."""
+        """``services``, ``revisions``, ``secrets``, ``builds`` or ``storage``: an official client, one per kind."""
         if kind not in self._clients:
-            # pylint: disable-next=import-outside-toplevel
-            from google.cloud import secretmanager_v1
-            classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient,
-                       "secrets": secretmanager_v1.SecretManagerServiceClient}
             endpoint = self.endpoint
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
-            self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
-                                                client_options=options)
+            if kind == "storage":
+                # pylint: disable-next=import-outside-toplevel
+                from google.cloud import storage
+                self._clients[kind] = storage.Client(project=self.project, credentials=self._auth()[0],
+                                                     client_options=options)
+            else:
+                # pylint: disable-next=import-outside-toplevel
+                from google.cloud import secretmanager_v1
+                # pylint: disable-next=import-outside-toplevel
+                from google.cloud.devtools import cloudbuild_v1
+                classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient,
+                           "secrets": secretmanager_v1.SecretManagerServiceClient,
+                           "builds": cloudbuild_v1.CloudBuildClient}
+                self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
+                                                    client_options=options)
         return self._clients[kind]
 
     @property

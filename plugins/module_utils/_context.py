@@ -19,6 +19,13 @@ except ImportError:
 else:
     HAS_DOCKER_PY = True
 
+try:
+    import pathspec
+except ImportError:
+    HAS_PATHSPEC = False
+else:
+    HAS_PATHSPEC = True
+
 ALWAYS_EXCLUDED = (".git", ".venv")
 
 
@@ -43,3 +50,19 @@ def context_files(root, dockerfile="Dockerfile", extra_excludes=ALWAYS_EXCLUDED)
     patterns = ignore_patterns(root) + list(extra_excludes)
     included = exclude_paths(root, patterns, dockerfile=dockerfile)
     return sorted(p for p in included if os.path.isfile(os.path.join(root, p)))
+
+
+def upload_files(root, dockerfile="Dockerfile"):
+    """What a source build uploads: .gcloudignore (gitignore rules), then the Docker context.
+
+    gcloud uploads what .gcloudignore lets through and Docker then applies .dockerignore; a file
+    either of them leaves out cannot change the image, so it is neither uploaded nor hashed.
+    """
+    files = context_files(root, dockerfile)
+    patterns = ignore_patterns(root, ".gcloudignore")
+    if patterns:
+        if not HAS_PATHSPEC:
+            raise RuntimeError("pathspec is required to read .gcloudignore (pip install pathspec).")
+        spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+        files = [f for f in files if not spec.match_file(f) or f == dockerfile]
+    return files

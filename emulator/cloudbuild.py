@@ -1,0 +1,188 @@
+"""Cloud Build v1: a docker build step checked against its context as Docker does, then the image registered.
+
+Nothing is built: the build unpacks the uploaded source, checks that every COPY/ADD source of
+the Dockerfile is in the context after .dockerignore (docker-py's rules, Docker's message),
+and registers each image it pushes as that folder, so revisions of it run as with --image.
+The build log is written to the logs bucket as ``log-<id>.txt``, where Cloud Build puts it.
+"""
+
+import fnmatch
+import io
+import json
+import os
+import shlex
+import tarfile
+import threading
+import uuid
+
+from dockerfile_parse import DockerfileParser
+from docker.utils.build import exclude_paths
+from google.cloud.devtools import cloudbuild_v1
+
+from emulator import images
+from emulator.errors import ApiError, not_found
+
+BUILD_TYPE = "type.googleapis.com/google.devtools.cloudbuild.v1.Build"
+METADATA_TYPE = "type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata"
+
+
+def _render(data):
+    message = cloudbuild_v1.Build.from_json(json.dumps(data))
+    text = cloudbuild_v1.Build.to_json(message, use_integers_for_enums=False, always_print_fields_with_no_presence=False)
+    return json.loads(text)
+
+
+class BuildFailure(Exception):
+    pass
+
+
+def docker_context(folder, dockerfile):
+    """The files Docker would send: .dockerignore applied with docker-py, Dockerfile always included."""
+    patterns = []
+    ignore = os.path.join(folder, ".dockerignore")
+    if os.path.isfile(ignore):
+        with open(ignore, encoding="utf-8") as handle:
+            patterns = [p.strip() for p in handle.read().splitlines() if p.strip() and not p.strip().startswith("#")]
+    return set(exclude_paths(folder, patterns, dockerfile=dockerfile))
+
+
+def check_sources(folder, dockerfile, log):
+    """Walk the Dockerfile as the docker builder does; raise BuildFailure with Docker's message."""
+    context = docker_context(folder, dockerfile)
+    parser = DockerfileParser(path=os.path.join(folder, dockerfile))
+    steps = [i for i in parser.structure if i["instruction"] not in ("COMMENT",)]
+    for number, ins in enumerate(steps, start=1):
+        log(f"Step {number}/{len(steps)} : {ins['instruction']} {ins['value']}")
+        if ins["instruction"] not in ("COPY", "ADD"):
+            continue
+        value = ins["value"].strip()
+        parts = json.loads(value) if value.startswith("[") else shlex.split(value)
+        if any(p.startswith("--from") for p in parts):
+            continue
+        paths = [p for p in parts if not p.startswith("--")]
+        for source in paths[:-1]:
+            if source.startswith(("http://", "https://")):
+                continue
+            clean = os.path.normpath(source.lstrip("/")) if source.strip("/") else "."
+            if clean == "." or any(fnmatch.fnmatchcase(p, clean) or p.startswith(clean + "/") for p in context):
+                continue
+            raise BuildFailure(f"{ins['instruction']} failed: file not found in build context or excluded by "
+                               f".dockerignore: stat {source}: file does not exist")
+
+
+class CloudBuild:
+    def __init__(self, store, storage, data_dir, now, project_number):
+        self.store = store
+        self.storage = storage
+        self.build_dir = os.path.join(data_dir, "builds")
+        os.makedirs(self.build_dir, exist_ok=True)
+        self.now = now
+        self.project_number = project_number
+
+    def _build(self, name):
+        with self.store.lock:
+            build = self.store.builds.get(name)
+        if build is None:
+            raise not_found(f"Build {name} not found.")
+        return build
+
+    def create_build(self, parent, body):
+        try:
+            spec = json.loads(cloudbuild_v1.Build.to_json(
+                cloudbuild_v1.Build.from_json(body or "{}"), use_integers_for_enums=False,
+                always_print_fields_with_no_presence=False))
+        except Exception as exc:  # pylint: disable=broad-except  # any parse error is the caller's 400
+            raise ApiError(400, f"Invalid JSON payload received for build. {exc}") from exc
+        source = (spec.get("source") or {}).get("storageSource") or {}
+        if not source.get("bucket") or not source.get("object"):
+            raise ApiError(400, "Violation in CreateBuildRequest.build.source: a storageSource bucket and object are "
+                                "required by this emulator.")
+        if not spec.get("steps"):
+            raise ApiError(400, "Violation in CreateBuildRequest.build.steps: at least one step is required.")
+        project = parent.split("/")[1]
+        build_id = str(uuid.uuid4())
+        logs_bucket = f"{self.project_number(project)}.cloudbuild-logs.googleusercontent.com"
+        build = dict(spec, id=build_id, name=f"{parent}/builds/{build_id}", projectId=project, status="QUEUED",
+                     createTime=self.now(), logsBucket=f"gs://{logs_bucket}",
+                     logUrl=f"https://console.cloud.google.com/cloud-build/builds/{build_id}")
+        operation = f"{parent}/operations/{uuid.uuid4()}"
+        with self.store.lock:
+            self.store.builds[build["name"]] = build
+            self.store.build_operations[operation] = {"name": operation, "build": build["name"]}
+            self.store.buckets.setdefault(logs_bucket, {"kind": "storage#bucket", "id": logs_bucket,
+                                                        "name": logs_bucket})
+            self.store.save()
+        threading.Thread(target=self._run, args=(build["name"],), name=f"build-{build_id[:8]}", daemon=True).start()
+        return self.operation_view(operation)
+
+    def _run(self, name):
+        build = self._build(name)
+        lines = []
+        log = lines.append
+        log(f"starting build \"{build['id']}\"")
+        log("")
+        log("FETCHSOURCE")
+        folder = os.path.join(self.build_dir, build["id"])
+        try:
+            source = build["source"]["storageSource"]
+            data = self.storage.read(source["bucket"], source["object"])
+            log(f"Fetching storage object: gs://{source['bucket']}/{source['object']}")
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+                archive.extractall(folder, filter="data")
+            images_built = []
+            for step in build["steps"]:
+                args = step.get("args", [])
+                log(f"Step #{len(images_built)}: {step.get('name')} {' '.join(args)}")
+                if args[:1] != ["build"]:
+                    raise BuildFailure(f"The emulator runs only 'docker build' steps, not {' '.join(args[:1])}.")
+                dockerfile = args[args.index("-f") + 1] if "-f" in args else "Dockerfile"
+                if not os.path.isfile(os.path.join(folder, dockerfile)):
+                    raise BuildFailure(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
+                                       f"lstat /workspace/{dockerfile}: no such file or directory")
+                check_sources(folder, dockerfile, log)
+                tags = [args[i + 1] for i, a in enumerate(args) if a == "-t"]
+                digest = images.folder_digest(folder)
+                for tag in tags:
+                    images.register(self.store, tag, folder, digest)
+                    images_built.append({"name": tag, "digest": digest})
+                log(f"Successfully built {digest[7:19]}")
+            pushed = [i for i in images_built if i["name"] in build.get("images", [])]
+            for image in pushed:
+                log(f"The push refers to repository [{images.split_ref(image['name'])[0]}]")
+                log(f"{images.split_ref(image['name'])[1] or 'latest'}: digest: {image['digest']}")
+            self._finish(name, "SUCCESS", lines, results={"images": pushed})
+        except (BuildFailure, OSError, KeyError, tarfile.TarError, ApiError) as exc:
+            log(f"Step #0: {exc}")
+            log("ERROR")
+            log("ERROR: build step 0 \"gcr.io/cloud-builders/docker\" failed: step exited with non-zero status: 1")
+            self._finish(name, "FAILURE", lines, detail=str(exc))
+
+    def _finish(self, name, status, lines, results=None, detail=None):
+        build = self._build(name)
+        bucket = build["logsBucket"][len("gs://"):]
+        self.storage.put(bucket, f"log-{build['id']}.txt", ("\n".join(lines) + "\n").encode(), "text/plain")
+        with self.store.lock:
+            build.update({"status": status, "startTime": build["createTime"], "finishTime": self.now()})
+            if results:
+                build["results"] = results
+            if detail:
+                build["statusDetail"] = f"Build failed; check build logs for details: {detail}"
+            self.store.save()
+
+    def get_build(self, name):
+        return _render(self._build(name))
+
+    def operation_view(self, operation_name):
+        with self.store.lock:
+            operation = self.store.build_operations.get(operation_name)
+            if operation is None:
+                raise not_found(f"Operation {operation_name} not found.")
+            build = _render(self.store.builds[operation["build"]])
+        view = {"name": operation_name, "metadata": {"@type": METADATA_TYPE, "build": build}}
+        if build["status"] in ("SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED"):
+            view["done"] = True
+            if build["status"] == "SUCCESS":
+                view["response"] = dict(build, **{"@type": BUILD_TYPE})
+            else:
+                view["error"] = {"code": 2, "message": build.get("statusDetail", f"Build {build['status']}")}
+        return view

@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: build an image from a source folder with Cloud Build, only when the source changed.
+
+The context is a deterministic tarball (sorted names, fixed times, owners and modes), so its
+hash names the source: the image tag. An image with that tag in the registry means this source
+was built already: nothing is uploaded and nothing is built.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import upload_files
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import IMAGE_RE
+
+try:
+    from google.api_core import exceptions as gexc
+except ImportError:  # reported by CloudRunModule
+    pass
+
+LOG_TAIL = 30
+DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
+
+
+def context_tarball(root, files):
+    """A gzipped tar of ``files`` whose bytes depend only on their names, contents and executable bits."""
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as archive:
+            for relpath in sorted(files):
+                path = os.path.join(root, relpath)
+                info = tarfile.TarInfo(relpath)
+                stat = os.stat(path)
+                info.size, info.mtime = stat.st_size, 0
+                info.mode = 0o755 if stat.st_mode & 0o111 else 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                with open(path, "rb") as handle:
+                    archive.addfile(info, handle)
+    return raw.getvalue()
+
+
+def validate(params):
+    problems = []
+    image = params["image"]
+    _host, _repo, tag, digest = api.split_image(image)
+    if tag or digest or not IMAGE_RE.match(image):
+        problems.append(f"image: give the repository without a tag or digest (the tag is the source's hash), for "
+                        f"example REGION-docker.pkg.dev/PROJECT/REPO/IMAGE; got '{image}'.")
+    for extra in params.get("tags") or []:
+        if not extra or len(extra) > 128 or not all(c.isalnum() or c in "_.-" for c in extra):
+            problems.append(f"tags: '{extra}' is not a Docker tag (letters, digits, '_', '.', '-'; 128 at most).")
+    if not os.path.isdir(params["path"]):
+        problems.append(f"path: {params['path']} is not a folder.")
+    elif not os.path.isfile(os.path.join(params["path"], params["dockerfile"])):
+        problems.append(f"dockerfile: {params['dockerfile']} is not in {params['path']}.")
+    if problems:
+        raise CloudRunError("Nothing was built:\n- " + "\n- ".join(problems))
+
+
+def _log_tail(storage, build):
+    """The last lines of a build's log, from its logs bucket; best effort."""
+    bucket = (build.logs_bucket or "").replace("gs://", "", 1).split("/", 1)[0]
+    if not bucket:
+        return []
+    try:
+        text = storage.bucket(bucket).blob(f"log-{build.id}.txt").download_as_text()
+    except (gexc.GoogleAPICallError, ValueError):
+        return []
+    return text.splitlines()[-LOG_TAIL:]
+
+
+def _ensure_bucket(storage, name, region):
+    try:
+        storage.get_bucket(name)
+    except gexc.NotFound:
+        try:
+            storage.create_bucket(name, location=region if region != "global" else "US")
+        except gexc.GoogleAPICallError as exc:
+            raise CloudRunError(api.describe(f"create the source bucket {name}", exc)) from exc
+    except gexc.GoogleAPICallError as exc:
+        raise CloudRunError(api.describe(f"read the source bucket {name}", exc)) from exc
+
+
+def submit(crm):
+    params = crm.params
+    validate(params)
+    root = params["path"]
+    files = upload_files(root, params["dockerfile"])
+    data = context_tarball(root, files)
+    source_hash = hashlib.sha256(data).hexdigest()
+    tag = f"src-{source_hash[:20]}"
+    image = f"{params['image']}:{tag}"
+    result = {"image": image, "tag": tag, "source_hash": f"sha256:{source_hash}", "files": len(files),
+              "build_id": None, "log_tail": [], "digest": None, "image_digest": None}
+    digest = api.image_digest(crm.session(), image, emulator=crm.emulator)
+    if digest:
+        return dict(result, changed=False, digest=digest, image_digest=f"{params['image']}@{digest}",
+                    msg=f"{image} exists: this source was built already, so nothing was uploaded or built.")
+    if crm.check_mode:
+        return dict(result, changed=True, msg=f"{image} does not exist: a build would run.")
+
+    project, region = crm.project, params["build_region"]
+    bucket = params["bucket"] or f"{project}_cloudbuild"
+    storage = crm.client("storage")
+    _ensure_bucket(storage, bucket, region)
+    source_object = f"source/{source_hash}.tgz"
+    try:
+        storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
+    except gexc.GoogleAPICallError as exc:
+        raise CloudRunError(api.describe(f"upload the source to gs://{bucket}", exc)) from exc
+    images = [image] + [f"{params['image']}:{extra}" for extra in params.get("tags") or []]
+    args = ["build", "--network=cloudbuild", "-f", params["dockerfile"]]
+    for name in images:
+        args += ["-t", name]
+    build = {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
+             "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
+             "timeout": {"seconds": params["build_timeout"]}}
+    builds = crm.client("builds")
+    try:
+        operation = builds.create_build(request={"parent": f"projects/{project}/locations/{region}", "build": build},
+                                        retry=api.api_retry())
+    except gexc.GoogleAPICallError as exc:
+        raise CloudRunError(api.describe("start the build", exc)) from exc
+    build_id = operation.metadata.build.id
+    build_name = f"projects/{project}/locations/{region}/builds/{build_id}"
+    try:
+        finished = api.wait(operation, params["wait_timeout"], f"build {image}")
+    except CloudRunError as exc:
+        failed = builds.get_build(name=build_name, retry=api.api_retry())
+        tail = _log_tail(storage, failed)
+        raise CloudRunError(
+            f"The build of {image} failed ({failed.status.name}): {failed.status_detail or exc.msg}"
+            + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else ""),
+            changed=True, build_id=build_id, log_tail=tail, image=image) from exc
+    built = [i for i in finished.results.images if i.name == image]
+    digest = built[0].digest if built else api.image_digest(crm.session(), image, emulator=crm.emulator)
+    return dict(result, changed=True, build_id=build_id, digest=digest, image_digest=f"{params['image']}@{digest}",
+                log_tail=_log_tail(storage, finished), msg=f"Built {image} ({digest}).")

@@ -1,0 +1,144 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cloudbuild_submit
+short_description: Build a container image from a source folder with Cloud Build, only when the source changed
+version_added: 0.1.0
+description:
+  - Packs the build context of O(path) into a deterministic tarball (sorted names, fixed times and owners), honouring
+    C(.gcloudignore) and then C(.dockerignore) as gcloud and Docker do, never with C(.git) or C(.venv). The tarball's
+    hash becomes the image tag, C(src-HASH).
+  - When the registry already has that tag, nothing is uploaded and nothing is built, and the task reports no change.
+  - Otherwise it uploads the tarball to the Cloud Storage source bucket, runs a C(docker build) with Cloud Build,
+    waits with a deadline and returns the image with its digest. A failed build fails the task with the end of the
+    build log.
+  - Artifact Registry (C(REGION-docker.pkg.dev/PROJECT/REPO/IMAGE)) and C(gcr.io) images both work.
+author:
+  - nadle engineers (@nadle)
+extends_documentation_fragment:
+  - nadle.cloudrun._gcp
+  - nadle.cloudrun._gcp.action_group
+attributes:
+  check_mode:
+    description: Says whether a build would run; uploads and builds nothing.
+    support: full
+  diff_mode:
+    description: Nothing to diff.
+    support: none
+  idempotent:
+    description: The same source again finds its image and builds nothing.
+    support: full
+options:
+  path:
+    description: The source folder, the build context.
+    type: path
+    required: true
+  image:
+    description: The image repository, without a tag, for example C(europe-west1-docker.pkg.dev/PROJECT/apps/backend).
+    type: str
+    required: true
+  tags:
+    description: More tags to push the image with, for example a git commit.
+    type: list
+    elements: str
+  dockerfile:
+    description: The Dockerfile, relative to O(path).
+    type: str
+    default: Dockerfile
+  bucket:
+    description: The Cloud Storage bucket for the source tarball. Defaults to C(PROJECT_cloudbuild), created when missing.
+    type: str
+  build_region:
+    description: Where the build runs, a region or V(global).
+    type: str
+    default: global
+  build_timeout:
+    description: Seconds the build may take in Cloud Build.
+    type: int
+    default: 600
+  wait_timeout:
+    description: Seconds to wait for the build.
+    type: int
+    default: 1200
+"""
+
+EXAMPLES = r"""
+- name: Build the backend when its source changed
+  nadle.cloudrun.cloudbuild_submit:
+    path: "{{ playbook_dir }}/../backend"
+    image: asia-northeast3-docker.pkg.dev/xai-community/apps/backend
+    tags: ["{{ lookup('ansible.builtin.pipe', 'git rev-parse --short HEAD') }}"]
+    project: xai-community
+  register: built
+
+- name: Deploy exactly what was built
+  nadle.cloudrun.cloudrun_service:
+    name: xai-community-backend
+    image: "{{ built.image_digest }}"
+    project: xai-community
+    region: asia-northeast3
+"""
+
+RETURN = r"""
+image:
+  description: The image with its source tag.
+  returned: always
+  type: str
+  sample: asia-northeast3-docker.pkg.dev/xai-community/apps/backend:src-3f9c2a1b7d0e4c5a6b8f
+image_digest:
+  description: The image by digest, to deploy exactly what was built; null in check mode when a build would run.
+  returned: always
+  type: str
+  sample: asia-northeast3-docker.pkg.dev/xai-community/apps/backend@sha256:9b1e...
+digest:
+  description: The image digest.
+  returned: always
+  type: str
+tag:
+  description: The source tag, C(src-) and the first 20 hex digits of RV(source_hash).
+  returned: always
+  type: str
+source_hash:
+  description: The sha256 of the context tarball.
+  returned: always
+  type: str
+files:
+  description: How many files the context has.
+  returned: always
+  type: int
+build_id:
+  description: The Cloud Build build ID; null when nothing was built.
+  returned: always
+  type: str
+log_tail:
+  description: The last lines of the build log.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
+from ansible_collections.nadle.cloudrun.plugins.module_utils._build import submit
+
+
+def main():
+    argument_spec = dict(
+        path=dict(type="path", required=True),
+        image=dict(type="str", required=True),
+        tags=dict(type="list", elements="str"),
+        dockerfile=dict(type="str", default="Dockerfile"),
+        bucket=dict(type="str"),
+        build_region=dict(type="str", default="global"),
+        build_timeout=dict(type="int", default=600),
+        wait_timeout=dict(type="int", default=1200),
+    )
+    CloudRunModule(argument_spec, supports_check_mode=True).run(submit)
+
+
+if __name__ == "__main__":
+    main()
