@@ -47,7 +47,7 @@ def run_playbook(playbook, emulator, options=()):
                ANSIBLE_NOCOLOR="1")
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(playbook),
             "-e", f"emulator_url={emulator.endpoint}", "-e", f"image_v1={IMAGE}:v1", "-e", f"image_v2={IMAGE}:v2",
-            "-e", f"echo_app_dir={ECHO_APP}", *options]
+            "-e", f"echo_app_dir={ECHO_APP}", "-e", f"repo_root={ROOT}", *options]
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
