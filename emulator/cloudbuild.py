@@ -21,15 +21,10 @@ from google.cloud.devtools import cloudbuild_v1
 
 from emulator import images
 from emulator.errors import ApiError, not_found
+from emulator.wire import parse, render
 
 BUILD_TYPE = "type.googleapis.com/google.devtools.cloudbuild.v1.Build"
 METADATA_TYPE = "type.googleapis.com/google.devtools.cloudbuild.v1.BuildOperationMetadata"
-
-
-def _render(data):
-    message = cloudbuild_v1.Build.from_json(json.dumps(data))
-    text = cloudbuild_v1.Build.to_json(message, use_integers_for_enums=False, always_print_fields_with_no_presence=False)
-    return json.loads(text)
 
 
 class BuildFailure(Exception):
@@ -87,12 +82,7 @@ class CloudBuild:
         return build
 
     def create_build(self, parent, body):
-        try:
-            spec = json.loads(cloudbuild_v1.Build.to_json(
-                cloudbuild_v1.Build.from_json(body or "{}"), use_integers_for_enums=False,
-                always_print_fields_with_no_presence=False))
-        except Exception as exc:  # pylint: disable=broad-except  # any parse error is the caller's 400
-            raise ApiError(400, f"Invalid JSON payload received for build. {exc}") from exc
+        spec = parse(body, cloudbuild_v1.Build, "build")
         source = (spec.get("source") or {}).get("storageSource") or {}
         if not source.get("bucket") or not source.get("object"):
             raise ApiError(400, "Violation in CreateBuildRequest.build.source: a storageSource bucket and object are "
@@ -170,14 +160,14 @@ class CloudBuild:
             self.store.save()
 
     def get_build(self, name):
-        return _render(self._build(name))
+        return render(cloudbuild_v1.Build, self._build(name))
 
     def operation_view(self, operation_name):
         with self.store.lock:
             operation = self.store.build_operations.get(operation_name)
             if operation is None:
                 raise not_found(f"Operation {operation_name} not found.")
-            build = _render(self.store.builds[operation["build"]])
+            build = render(cloudbuild_v1.Build, self.store.builds[operation["build"]])
         view = {"name": operation_name, "metadata": {"@type": METADATA_TYPE, "build": build}}
         if build["status"] in ("SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED"):
             view["done"] = True

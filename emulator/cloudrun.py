@@ -24,6 +24,7 @@ from emulator import images, validation
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found
 from emulator.proxy import forward
 from emulator.runtime import expand, host_environment
+from emulator.wire import parse, render
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 REVISION_TYPE = "type.googleapis.com/google.cloud.run.v2.Revision"
@@ -61,16 +62,6 @@ def short(name):
     return name.rsplit("/", 1)[-1]
 
 
-def parse_message(raw, message_cls, what):
-    """Parse a request body with the official type; an unknown field is a 400, as on the API."""
-    try:
-        message = message_cls.from_json(raw or "{}")
-    except json_format.ParseError as exc:
-        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
-    return json.loads(message_cls.to_json(
-        message, use_integers_for_enums=False, always_print_fields_with_no_presence=False))
-
-
 def parse_pb(raw, message, what):
     """Parse a body into a plain protobuf message (the IAM types); an unknown field is a 400."""
     try:
@@ -88,13 +79,6 @@ def stale_etag(etag, service_id):
 def concurrent_change(service_id):
     return ApiError(409, f"Conflict for resource '{service_id}': the service was modified concurrently. "
                          "Read it again and retry.", "ABORTED")
-
-
-def render(message_cls, data, int_enums=False):
-    """Serialise a stored dict through the official type, so only real fields go out."""
-    message = message_cls.from_json(json.dumps(data))
-    return json.loads(message_cls.to_json(
-        message, use_integers_for_enums=int_enums, always_print_fields_with_no_presence=False))
 
 
 def project_number(project):
@@ -287,13 +271,13 @@ class CloudRun:  # pylint: disable=too-many-public-methods
     def create_service(self, parent, query, body):
         service_id = query.get("serviceId", [""])[0]
         validate_only = query.get("validateOnly", ["false"])[0] == "true"
-        spec = parse_message(body, run_v2.Service, "service")
+        spec = parse(body, run_v2.Service, "service")
         return self._write(parent, service_id, spec, "CreateServiceRequest", create=True,
                            validate_only=validate_only)
 
     def update_service(self, name, query, body):
         parent, service_id = name.rsplit("/services/", 1)
-        spec = parse_message(body, run_v2.Service, "service")
+        spec = parse(body, run_v2.Service, "service")
         mask = [f for f in query.get("updateMask", [""])[0].split(",") if f]
         allow_missing = query.get("allowMissing", ["false"])[0] == "true"
         validate_only = query.get("validateOnly", ["false"])[0] == "true"

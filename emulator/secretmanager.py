@@ -1,28 +1,12 @@
 """Secret Manager v1: secrets, versions, and access, through the official secretmanager_v1 types."""
 
 import base64
-import json
 import uuid
 
 from google.cloud import secretmanager_v1
-from google.protobuf import json_format
 
 from emulator.errors import ApiError, not_found
-
-
-def _render(message_cls, data):
-    message = message_cls.from_json(json.dumps(data))
-    return json.loads(message_cls.to_json(message, use_integers_for_enums=False,
-                                          always_print_fields_with_no_presence=False))
-
-
-def _parse(raw, message_cls, what):
-    try:
-        message = message_cls.from_json(raw or "{}")
-    except json_format.ParseError as exc:
-        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
-    return json.loads(message_cls.to_json(message, use_integers_for_enums=False,
-                                          always_print_fields_with_no_presence=False))
+from emulator.wire import parse, render
 
 
 class SecretManager:
@@ -42,7 +26,7 @@ class SecretManager:
         secret_id = query.get("secretId", [""])[0]
         if not secret_id or len(secret_id) > 255 or not all(c.isalnum() or c in "-_" for c in secret_id):
             raise ApiError(400, f"Invalid secret_id '{secret_id}': use letters, digits, '-' and '_' (at most 255).")
-        spec = _parse(body, secretmanager_v1.Secret, "secret")
+        spec = parse(body, secretmanager_v1.Secret, "secret")
         name = f"projects/{project}/secrets/{secret_id}"
         with self.store.lock:
             if name in self.store.secrets:
@@ -56,14 +40,14 @@ class SecretManager:
 
     @staticmethod
     def view_secret(secret):
-        return _render(secretmanager_v1.Secret, {k: v for k, v in secret.items() if not k.startswith("_")})
+        return render(secretmanager_v1.Secret, {k: v for k, v in secret.items() if not k.startswith("_")})
 
     def get_secret(self, name):
         with self.store.lock:
             return self.view_secret(self._secret(name))
 
     def add_version(self, parent, body):
-        request = _parse(body, secretmanager_v1.AddSecretVersionRequest, "addVersion")
+        request = parse(body, secretmanager_v1.AddSecretVersionRequest, "addVersion")
         payload = request.get("payload", {})
         with self.store.lock:
             secret = self._secret(parent)
@@ -76,7 +60,7 @@ class SecretManager:
 
     @staticmethod
     def view_version(version):
-        return _render(secretmanager_v1.SecretVersion, {k: v for k, v in version.items() if not k.startswith("_")})
+        return render(secretmanager_v1.SecretVersion, {k: v for k, v in version.items() if not k.startswith("_")})
 
     def _version(self, name):
         parent, _sep, ref = name.partition("/versions/")
@@ -104,8 +88,8 @@ class SecretManager:
         with self.store.lock:
             version = self._version(name)
             data = version["_data"]
-        return _render(secretmanager_v1.AccessSecretVersionResponse,
-                       {"name": version["name"], "payload": {"data": data}})
+        response = {"name": version["name"], "payload": {"data": data}}
+        return render(secretmanager_v1.AccessSecretVersionResponse, response)
 
     def resolve(self, project, secret, version):
         """The text of ``secret`` (an ID in ``project`` or a full name) at ``version``; None if missing."""

@@ -1,0 +1,24 @@
+"""Bodies in and out through the official proto-plus types: the wire format of every emulated API."""
+
+import json
+
+from google.protobuf import json_format
+
+from emulator.errors import ApiError
+
+
+def parse(raw, message_cls, what):
+    """A request body as a dict of the API's JSON; an unknown field or bad JSON is a 400, as on the API."""
+    try:
+        message = message_cls.from_json(raw or "{}")
+    except json_format.ParseError as exc:
+        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
+    return json.loads(message_cls.to_json(message, use_integers_for_enums=False,
+                                          always_print_fields_with_no_presence=False))
+
+
+def render(message_cls, data, int_enums=False):
+    """A stored dict written through the official type, so only real fields go out."""
+    message = message_cls.from_json(json.dumps(data))
+    return json.loads(message_cls.to_json(message, use_integers_for_enums=int_enums,
+                                          always_print_fields_with_no_presence=False))
