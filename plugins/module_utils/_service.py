@@ -18,7 +18,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, env_from_api, env_value,
-    ingress_container, observed_state, snake_keys, validate,
+    ingress_container, named_revision, observed_state, snake_keys, tag_on_latest, traffic_with_new_revision, validate,
 )
 
 try:
@@ -267,9 +267,23 @@ def ensure_present(crm):
         changes = changed_options(desired, observed)
         _check_suffix_reuse(desired, changes, observed, service_id)
 
+    tag, no_traffic = params.get("tag"), params.get("no_traffic")
+    makes_revision = current is None or any(o in TEMPLATE_OPTIONS for o in changes)
+    if tag and current is not None and not makes_revision and not tag_on_latest(current, tag):
+        changes.append("tag")
+
     final, revision = current, None
     if changes:
-        body = run_v2.Service.from_json(json.dumps(build_service(current, desired, service_id)))
+        spec = build_service(current, desired, service_id)
+        if (tag or no_traffic) and (makes_revision or "tag" in changes):
+            # The write names the new revision, so its traffic target can point at it.
+            if makes_revision:
+                spec["template"].setdefault("revision", named_revision(spec["template"], service_id))
+                new_revision = spec["template"]["revision"]
+            else:
+                new_revision = short(current.get("latestCreatedRevision"))
+            spec["traffic"] = traffic_with_new_revision(current, new_revision, tag, no_traffic and makes_revision)
+        body = run_v2.Service.from_json(json.dumps(spec))
         if crm.check_mode:
             # validateOnly gives the server's verdict on the request, and writes nothing.
             if current is None:
@@ -285,7 +299,9 @@ def ensure_present(crm):
                 operation = api.update_service(services, name=full_name, service=body)
             final, revision = wait_for_rollout(crm, services, operation, current)
 
-    result_diff = diff(observed, desired, changes)
+    result_diff = diff(observed, desired, [c for c in changes if c != "tag"])
+    if "tag" in changes or (tag and changes):
+        result_diff["after"]["tag"] = tag
     public = params["allow_unauthenticated"]
     if public is not None:
         if current is None and crm.check_mode:

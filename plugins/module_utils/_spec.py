@@ -20,6 +20,8 @@ purpose: the emulator is the oracle the module is tested against.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -228,6 +230,10 @@ def validate(params):
     if suffix is not None and (not SUFFIX_RE.match(suffix) or len(name) + 1 + len(suffix) > 63):
         problems.append(f"revision_suffix: '{suffix}' must use lowercase letters, digits and '-', and the revision "
                         f"name '{name}-{suffix}' must be at most 63 characters.")
+    tag = params.get("tag")
+    if tag is not None and (not SERVICE_ID_RE.match(tag) or len(tag) + len(name) > 46):
+        problems.append(f"tag: '{tag}' must use lowercase letters, digits and '-', starting with a letter, and tag and "
+                        "service name together may have 46 characters at most (the tag URL's limit).")
     vpc = params.get("vpc_access") or {}
     if vpc.get("connector") and vpc.get("network"):
         problems.append("vpc_access: set connector or network (Direct VPC egress), not both.")
@@ -414,6 +420,73 @@ def option_differs(option, want, have):
 def changed_options(desired, observed):
     """The managed options whose desired value differs from the service's, in option order."""
     return [o for o in MANAGED_OPTIONS if o in desired and option_differs(o, desired[o], observed.get(o))]
+
+
+# ------------------------------------------------------------------- traffic
+# Targets are written {"revision": NAME or "LATEST", "percent": N, "tag": T or None}.
+LATEST = "LATEST"
+LATEST_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+
+
+def order_targets(targets):
+    return sorted(targets, key=lambda t: (t["revision"], t["tag"] or "", -t["percent"]))
+
+
+def traffic_from_api(traffic):
+    """The API's traffic targets in our form, in a fixed order."""
+    return order_targets([{"revision": LATEST if t.get("type") == LATEST_TYPE else t.get("revision"),
+                           "percent": t.get("percent", 0), "tag": t.get("tag") or None} for t in traffic or []])
+
+
+def traffic_to_api(targets):
+    out = []
+    for target in targets:
+        if target["revision"] == LATEST:
+            item = {"type": LATEST_TYPE}
+        else:
+            item = {"type": REVISION_TYPE, "revision": target["revision"]}
+        if target["percent"]:
+            item["percent"] = target["percent"]
+        if target["tag"]:
+            item["tag"] = target["tag"]
+        out.append(item)
+    return out
+
+
+def tag_on_latest(service, tag):
+    """Whether ``tag`` already names the service's newest revision."""
+    latest = (service.get("latestCreatedRevision") or "").rsplit("/", 1)[-1]
+    ready = (service.get("latestReadyRevision") or "").rsplit("/", 1)[-1]
+    for target in traffic_from_api(service.get("traffic")):
+        if target["tag"] == tag:
+            return target["revision"] == latest or (target["revision"] == LATEST and ready == latest)
+    return False
+
+
+def traffic_with_new_revision(current, revision_id, tag, no_traffic):
+    """Traffic for a write that makes (or keeps) ``revision_id`` the newest revision.
+
+    A new service sends 100% to its latest revision. With ``no_traffic`` the share LATEST had stays
+    on the revision that serves it now, named (as gcloud's --no-traffic does), and the new revision
+    gets 0%. ``tag`` moves to the new revision, so it has a URL of its own before any traffic.
+    """
+    if current is None or (no_traffic and not current.get("latestReadyRevision")):
+        return [dict({"type": LATEST_TYPE, "percent": 100}, **({"tag": tag} if tag else {}))]
+    targets = traffic_from_api(current.get("traffic"))
+    if no_traffic:
+        serving = current["latestReadyRevision"].rsplit("/", 1)[-1]
+        targets = [dict(t, revision=serving) if t["revision"] == LATEST else t for t in targets]
+    if tag:
+        targets = [dict(t, tag=None) if t["tag"] == tag else t for t in targets]
+        targets.append({"revision": revision_id, "percent": 0, "tag": tag})
+    return traffic_to_api([t for t in targets if t["percent"] or t["tag"]])
+
+
+def named_revision(template, name):
+    """A revision name that traffic can refer to in the same write: the template's own content hash."""
+    text = json.dumps({k: v for k, v in template.items() if k != "revision"}, sort_keys=True)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 # ------------------------------------------------------------------ building

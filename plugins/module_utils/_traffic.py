@@ -18,43 +18,18 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
     require_service, revision_result, service_result, short, to_dict,
 )
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import writable
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (  # pylint: disable=unused-import
+    LATEST, LATEST_TYPE, REVISION_TYPE, order_targets as _order, traffic_from_api as from_api,
+    traffic_to_api as to_api, writable,
+)
 
 try:
     from google.cloud import run_v2
 except ImportError:  # reported by CloudRunModule
     pass
 
-LATEST = "LATEST"
-LATEST_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 TAG_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 TAG_AND_NAME_MAX = 46
-
-
-def _order(targets):
-    return sorted(targets, key=lambda t: (t["revision"], t["tag"] or "", -t["percent"]))
-
-
-def from_api(traffic):
-    """The API's traffic targets in our form, in a fixed order."""
-    return _order([{"revision": LATEST if t.get("type") == LATEST_TYPE else t.get("revision"),
-                    "percent": t.get("percent", 0), "tag": t.get("tag") or None} for t in traffic or []])
-
-
-def to_api(targets):
-    out = []
-    for target in targets:
-        if target["revision"] == LATEST:
-            item = {"type": LATEST_TYPE}
-        else:
-            item = {"type": REVISION_TYPE, "revision": target["revision"]}
-        if target["percent"]:
-            item["percent"] = target["percent"]
-        if target["tag"]:
-            item["tag"] = target["tag"]
-        out.append(item)
-    return out
 
 
 def tags_of(targets):

@@ -17,7 +17,7 @@ description:
   - A change to the revision template (image, env, resources, scaling, probes, ...) makes exactly one new revision;
     a second run with the same options makes no request that writes.
   - A new service gets 100% of its traffic on its latest revision. On an existing service this module leaves
-    traffic alone (see M(nadle.cloudrun.cloudrun_traffic)).
+    traffic alone (see M(nadle.cloudrun.cloudrun_traffic)), except for O(tag) and O(no_traffic).
   - A revision that does not become ready fails the task with Cloud Run's message, the container's last log lines,
     and which revision still serves.
 author:
@@ -213,6 +213,20 @@ options:
       - Name the new revision C(NAME-SUFFIX) instead of letting Cloud Run name it.
       - A suffix names one revision; a template change with the same suffix is refused before any API call.
     type: str
+  tag:
+    description:
+      - A traffic tag for the service's newest revision, for example V(candidate). The tag gives the revision a URL of
+        its own (see RV(service.traffic_statuses)) before or without any traffic; it moves to each new revision.
+    type: str
+  no_traffic:
+    description:
+      - Deploy a new revision without sending it traffic. The share V(LATEST) had stays on the revision that serves
+        it now, by name. Check the new revision on its O(tag) URL, then move traffic with
+        M(nadle.cloudrun.cloudrun_traffic).
+      - A new service gets 100% of its traffic all the same; there is no older revision to keep it.
+      - The new revision is named after its template (C(NAME-HASH)) unless O(revision_suffix) names it.
+    type: bool
+    default: false
   description:
     description:
       - A description of the service, at most 512 characters.
@@ -480,6 +494,8 @@ def main():
         startup_probe=dict(type="dict", options=probe_options()),
         liveness_probe=dict(type="dict", options=probe_options()),
         revision_suffix=dict(type="str"),
+        tag=dict(type="str"),
+        no_traffic=dict(type="bool", default=False),
         description=dict(type="str"),
         allow_unauthenticated=dict(type="bool"),
         wait=dict(type="bool", default=True),
