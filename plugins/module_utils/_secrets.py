@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
-
-
-def short(name):
-    return name.rsplit("/", 1)[-1]
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
 
 
 def secret_id(service_id, key):

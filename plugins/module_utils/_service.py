@@ -18,7 +18,8 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, env_from_api, env_value,
-    ingress_container, named_revision, observed_state, snake_keys, tag_on_latest, traffic_with_new_revision, validate,
+    ingress_container, named_revision, observed_state, short, snake_keys, tag_on_latest, traffic_with_new_revision,
+    validate,
 )
 
 try:
@@ -36,10 +37,6 @@ def to_dict(message):
     """An API message as the API's own JSON (camelCase, enum names, defaults left out)."""
     return json.loads(type(message).to_json(message, use_integers_for_enums=False,
                                             always_print_fields_with_no_presence=False))
-
-
-def short(name):
-    return name.rsplit("/", 1)[-1] if name else None
 
 
 def _ready(conditions, kind="Ready"):

@@ -71,11 +71,18 @@ MEMORY_UNITS = {None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10
 DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+TAG_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+TAG_AND_NAME_MAX = 46  # a tag URL's host label holds "TAG---SERVICE"
 SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 WHOLE_CPUS = (1, 2, 4, 6, 8)
 GI = 2**30
 MI = 2**20
 MAX_MEMORY_BY_CPU = {1: 4 * GI, 2: 8 * GI, 4: 16 * GI, 6: 24 * GI, 8: 32 * GI}
+
+
+def short(name):
+    """The last part of a resource name (``projects/.../revisions/svc-00001-abc`` -> ``svc-00001-abc``)."""
+    return name.rsplit("/", 1)[-1] if name else None
 
 
 # ------------------------------------------------------------------ quantities
@@ -231,9 +238,9 @@ def validate(params):
         problems.append(f"revision_suffix: '{suffix}' must use lowercase letters, digits and '-', and the revision "
                         f"name '{name}-{suffix}' must be at most 63 characters.")
     tag = params.get("tag")
-    if tag is not None and (not SERVICE_ID_RE.match(tag) or len(tag) + len(name) > 46):
+    if tag is not None and (not TAG_RE.match(tag) or len(tag) + len(name) > TAG_AND_NAME_MAX):
         problems.append(f"tag: '{tag}' must use lowercase letters, digits and '-', starting with a letter, and tag and "
-                        "service name together may have 46 characters at most (the tag URL's limit).")
+                        f"service name together may have {TAG_AND_NAME_MAX} characters at most (the tag URL's limit).")
     vpc = params.get("vpc_access") or {}
     if vpc.get("connector") and vpc.get("network"):
         problems.append("vpc_access: set connector or network (Direct VPC egress), not both.")
@@ -456,8 +463,7 @@ def traffic_to_api(targets):
 
 def tag_on_latest(service, tag):
     """Whether ``tag`` already names the service's newest revision."""
-    latest = (service.get("latestCreatedRevision") or "").rsplit("/", 1)[-1]
-    ready = (service.get("latestReadyRevision") or "").rsplit("/", 1)[-1]
+    latest, ready = short(service.get("latestCreatedRevision")), short(service.get("latestReadyRevision"))
     for target in traffic_from_api(service.get("traffic")):
         if target["tag"] == tag:
             return target["revision"] == latest or (target["revision"] == LATEST and ready == latest)
@@ -475,7 +481,7 @@ def traffic_with_new_revision(current, revision_id, tag, no_traffic):
         return [dict({"type": LATEST_TYPE, "percent": 100}, **({"tag": tag} if tag else {}))]
     targets = traffic_from_api(current.get("traffic"))
     if no_traffic:
-        serving = current["latestReadyRevision"].rsplit("/", 1)[-1]
+        serving = short(current["latestReadyRevision"])
         targets = [dict(t, revision=serving) if t["revision"] == LATEST else t for t in targets]
     if tag:
         targets = [dict(t, tag=None) if t["tag"] == tag else t for t in targets]

@@ -11,25 +11,20 @@ a list of them is compared in a fixed order, so the API's order is never drift.
 from __future__ import annotations
 
 import json
-import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    require_service, revision_result, service_result, short, to_dict,
+    require_service, revision_result, service_result, to_dict,
 )
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (  # pylint: disable=unused-import
-    LATEST, LATEST_TYPE, REVISION_TYPE, order_targets as _order, traffic_from_api as from_api,
-    traffic_to_api as to_api, writable,
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
+    LATEST, TAG_AND_NAME_MAX, TAG_RE, order_targets, short, traffic_from_api, traffic_to_api, writable,
 )
 
 try:
     from google.cloud import run_v2
 except ImportError:  # reported by CloudRunModule
     pass
-
-TAG_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-TAG_AND_NAME_MAX = 46
 
 
 def tags_of(targets):
@@ -53,7 +48,7 @@ def _with_tags(targets, tags):
 
 def _tidy(targets):
     """Drop 0% targets that carry no tag: they route nothing."""
-    return _order([t for t in targets if t["percent"] or t["tag"]])
+    return order_targets([t for t in targets if t["percent"] or t["tag"]])
 
 
 def rollback_target(service, revisions):
@@ -73,7 +68,7 @@ def rollback_target(service, revisions):
 
 def plan(params, service, revisions):
     """The targets the options ask for; every problem is raised before any write."""
-    current = from_api(service.get("traffic"))
+    current = traffic_from_api(service.get("traffic"))
     current_tags = tags_of(current)
     problems = []
     if params.get("traffic") is not None:
@@ -160,7 +155,7 @@ def ensure_traffic(crm):
     final = service
     if changed:
         body = writable(service)
-        body["traffic"] = to_api(desired)
+        body["traffic"] = traffic_to_api(desired)
         message = run_v2.Service.from_json(json.dumps(body))
         if crm.check_mode:
             api.update_service(services, name=full_name, service=message, validate_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _health, _traffic
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _health, _spec, _traffic
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 
 PREFIX = "projects/p/locations/r/services/svc"
@@ -48,10 +48,10 @@ def test_same_split_in_another_order_is_no_change():
 def test_promote_keeps_the_tag_and_rollback_goes_before_the_latest():
     _current, desired = _traffic.plan(params(promote="candidate"), SERVICE, REVISIONS)
     assert desired == [target("svc-3", 100, "candidate")]
-    promoted = dict(SERVICE, traffic=_traffic.to_api(desired))
+    promoted = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
     _current, desired = _traffic.plan(params(rollback=True), promoted, REVISIONS)
     assert desired == [target("svc-2", 100), target("svc-3", 0, "candidate")]
-    rolled_back = dict(SERVICE, traffic=_traffic.to_api(desired))
+    rolled_back = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
     current, again = _traffic.plan(params(rollback=True), rolled_back, REVISIONS)
     assert current == again  # idempotent: the target depends on the latest revision, not on what serves
 
