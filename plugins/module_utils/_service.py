@@ -173,10 +173,11 @@ def _check_suffix_reuse(desired, changes, observed, name):
             "or leave it out to let Cloud Run name the revision.")
 
 
-def _revision_logs(crm, service_id, revision_id):
-    """The failed revision's last log lines; a person needs them more than a link. Best effort."""
+def _revision_logs(crm, service_id, revision_id, limit=30):
+    """A revision's last log lines; a person needs them more than a link. Best effort."""
     try:
-        return api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id), None
+        return api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id,
+                                      limit=limit), None
     except CloudRunError as exc:  # the deploy error matters more than this one
         return [], f"({exc.msg})"
 
@@ -275,7 +276,8 @@ def ensure_present(crm):
         if (tag or no_traffic) and (makes_revision or "tag" in changes):
             # The write names the new revision, so its traffic target can point at it.
             if makes_revision:
-                spec["template"].setdefault("revision", named_revision(spec["template"], service_id))
+                generation = (current or {}).get("generation")
+                spec["template"].setdefault("revision", named_revision(spec["template"], service_id, generation))
                 new_revision = spec["template"]["revision"]
             else:
                 new_revision = short(current.get("latestCreatedRevision"))
@@ -357,5 +359,10 @@ def describe_services(crm):
         result = service_result(service)
         result["revisions"] = [revision_result(to_dict(r), shares)
                                for r in api.list_revisions(revisions, parent=service["name"])]
+        if crm.params.get("log_lines"):
+            for revision in result["revisions"]:
+                if revision["name"] == result["latest_created_revision"]:
+                    revision["log"], _problem = _revision_logs(crm, result["name"], revision["name"],
+                                                               crm.params["log_lines"])
         described.append(result)
     return {"changed": False, "services": described}

@@ -489,10 +489,17 @@ def traffic_with_new_revision(current, revision_id, tag, no_traffic):
     return traffic_to_api([t for t in targets if t["percent"] or t["tag"]])
 
 
-def named_revision(template, name):
-    """A revision name that traffic can refer to in the same write: the template's own content hash."""
+def named_revision(template, name, generation):
+    """A revision name that traffic can refer to in the same write, in Cloud Run's own form.
+
+    ``NAME-00004-xyz``: the service's next generation, then three letters from the template's hash,
+    as gcloud names a revision it tags before it exists. The generation grows with every write, so
+    going back to an earlier template (512Mi, 1Gi, 512Mi) never reuses a name, which Cloud Run
+    refuses with 409 "Revision named ... already exists".
+    """
     text = json.dumps({k: v for k, v in template.items() if k != "revision"}, sort_keys=True)
-    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    letters = "".join(chr(ord("a") + byte % 26) for byte in hashlib.sha256(text.encode()).digest()[:3])
+    return f"{name}-{int(generation or 0) + 1:05d}-{letters}"
 
 
 # ------------------------------------------------------------------ building

@@ -224,7 +224,8 @@ options:
         it now, by name. Check the new revision on its O(tag) URL, then move traffic with
         M(nadle.cloudrun.cloudrun_traffic).
       - A new service gets 100% of its traffic all the same; there is no older revision to keep it.
-      - The new revision is named after its template (C(NAME-HASH)) unless O(revision_suffix) names it.
+      - The new revision is named as Cloud Run names revisions, C(NAME-00004-xyz) (the service's next generation and
+        three letters of the template's hash), unless O(revision_suffix) names it.
     type: bool
     default: false
   description:

@@ -22,6 +22,13 @@ options:
     description:
       - The service to read. When not set, every service in the region is read.
     type: str
+  log_lines:
+    description:
+      - Also read the last this many log lines of each service's latest created revision from Cloud Logging, into
+        RV(services[].revisions[].log) of that revision. V(0) reads none.
+      - For a play that failed after a deploy and wants to say why; reading logs needs C(logging.logEntries.list).
+    type: int
+    default: 0
 """
 
 EXAMPLES = r"""
@@ -37,6 +44,12 @@ EXAMPLES = r"""
     msg: "{{ item.name }}: {{ item.percent }}% ready={{ item.ready }}"
   loop: "{{ found.services[0].revisions }}"
   when: found.services | length > 0
+
+- name: Why did the newest revision fail?
+  nadle.cloudrun.cloudrun_service_info:
+    name: xai-community-backend
+    log_lines: 20
+  register: found_with_logs
 
 - name: Every service in the region
   nadle.cloudrun.cloudrun_service_info:
@@ -103,6 +116,13 @@ services:
         log_uri:
           description: Where the revision's logs can be read.
           type: str
+        log:
+          description:
+            - The revision's last log lines, oldest first; empty when they could not be read.
+            - Only on the latest created revision, and only with O(log_lines).
+          type: list
+          elements: str
+          returned: when O(log_lines) is set
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
@@ -110,7 +130,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._service import des
 
 
 def main():
-    argument_spec = dict(name=dict(type="str"))
+    argument_spec = dict(name=dict(type="str"), log_lines=dict(type="int", default=0))
     CloudRunModule(argument_spec, supports_check_mode=True).run(describe_services)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _spec
@@ -158,3 +160,12 @@ def test_diff_shows_only_what_changes():
     desired = _spec.desired_state(params(memory="1Gi", image="gcr.io/p/backend:v1"))
     assert _spec.diff(observed, desired, ["memory"]) == {"before": {"memory": "512Mi"}, "after": {"memory": "1Gi"}}
     assert _spec.diff(None, desired, ["image"]) == {"before": {}, "after": {"image": "gcr.io/p/backend:v1"}}
+
+
+def test_named_revision_has_cloud_runs_form_and_never_repeats_across_generations():
+    template = {"containers": [{"image": "img", "resources": {"limits": {"memory": "512Mi"}}}]}
+    first = _spec.named_revision(template, "svc", None)
+    assert re.match(r"^svc-00001-[a-z]{3}$", first)
+    assert _spec.named_revision(template, "svc", "1") == first.replace("00001", "00002")
+    assert _spec.named_revision(dict(template, revision="svc-old"), "svc", "3")[:-3] == "svc-00004-"
+    assert _spec.named_revision(template, "svc", 3) == _spec.named_revision(template, "svc", "3")
