@@ -66,11 +66,45 @@ def rollback_target(service, revisions):
     return ready[-1]["name"]
 
 
+def shares(total, weights):
+    """Split ``total`` in proportion to ``weights``, in whole points that add up to ``total``.
+
+    Largest remainder; ties go to the earlier weight, so the same input always gives the same split.
+    """
+    whole = sum(weights)
+    exact = [total * w / whole for w in weights]
+    result = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (result[i] - exact[i], i))
+    for i in by_remainder[:total - sum(result)]:
+        result[i] += 1
+    return result
+
+
+def promoted(current, revision, tag, percent):
+    """``percent`` to the tagged revision; the rest stays with what serves now, in its proportions.
+
+    When nothing else serves, the tagged revision keeps 100%: a step of a gradual rollout that has
+    already gone further is no change.
+    """
+    others = [t for t in current if t["percent"] and t["revision"] != revision]
+    if not others:
+        percent = 100
+    targets = [{"revision": revision, "percent": percent, "tag": tag}]
+    for target, share in zip(others, shares(100 - percent, [t["percent"] for t in others])):
+        if share or target["tag"]:
+            targets.append(dict(target, percent=share))
+    return targets
+
+
 def plan(params, service, revisions):
     """The targets the options ask for; every problem is raised before any write."""
     current = traffic_from_api(service.get("traffic"))
     current_tags = tags_of(current)
     problems = []
+    if params.get("percent") is not None and not params.get("promote"):
+        raise CloudRunError("percent is used with promote only: the share of the promoted revision.")
+    if params.get("percent") is not None and not 1 <= params["percent"] <= 100:
+        raise CloudRunError(f"percent must be 1 to 100, got {params['percent']}.")
     if params.get("traffic") is not None:
         targets = []
         for index, item in enumerate(params["traffic"]):
@@ -92,8 +126,9 @@ def plan(params, service, revisions):
         if revision is None:
             raise CloudRunError(f"promote: no revision has the tag '{params['promote']}' "
                                 f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
-        targets = [{"revision": revision, "percent": 100, "tag": params["promote"]}]
-        keep_tags = {t: r for t, r in current_tags.items() if t != params["promote"]}
+        targets = promoted(current, revision, params["promote"], params.get("percent") or 100)
+        placed = {t["tag"] for t in targets}
+        keep_tags = {t: r for t, r in current_tags.items() if t not in placed}
     elif params.get("rollback"):
         targets = [{"revision": rollback_target(service, revisions), "percent": 100, "tag": None}]
         keep_tags = current_tags
@@ -116,7 +151,7 @@ def plan(params, service, revisions):
 
 
 def check(targets, service_id, revisions):
-    """Percentages sum to 100; every revision exists and is ready; tags are valid and unique."""
+    """Percentages sum to 100; every revision exists, and is ready if it gets traffic; tags are valid and unique."""
     problems = []
     total = sum(t["percent"] for t in targets)
     if total != 100:
@@ -130,7 +165,7 @@ def check(targets, service_id, revisions):
         if revision is None:
             problems.append(f"revision '{name}' does not exist in service '{service_id}' "
                             f"(revisions: {', '.join(sorted(revisions)) or 'none'}).")
-        elif not revision["ready"]:
+        elif not revision["ready"] and target["percent"]:  # a tag alone may stay on a failed candidate
             reason = next((c.get("message") for c in revision["conditions"] if c.get("type") == "Ready"), "")
             problems.append(f"revision '{name}' is not ready, so it cannot serve traffic"
                             + (f": {reason.splitlines()[0]}" if reason else "."))

@@ -46,8 +46,15 @@ options:
         type: int
         default: 0
   promote:
-    description: Send 100% to the revision that has this tag (for example V(candidate)); the tag stays.
+    description:
+      - Send 100% (or O(percent)) to the revision that has this tag (for example V(candidate)); the tag stays.
     type: str
+  percent:
+    description:
+      - With O(promote), the share of the promoted revision, for a gradual rollout in steps such as 10, 50, 100.
+        The rest stays with the revisions that serve now, in their proportions.
+      - When no other revision serves, the promoted one keeps 100%, so an earlier step run again changes nothing.
+    type: int
   rollback:
     description:
       - Send 100% to the newest ready revision created before the service's latest revision, the one that served
@@ -85,6 +92,12 @@ EXAMPLES = r"""
   nadle.cloudrun.cloudrun_traffic:
     name: xai-community-backend
     promote: candidate
+
+- name: Canary step, 10% to the candidate and 90% to what serves now
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    promote: candidate
+    percent: 10
 
 - name: Back to the revision that served before the latest one
   nadle.cloudrun.cloudrun_traffic:
@@ -127,6 +140,7 @@ def main():
         traffic=dict(type="list", elements="dict", options=dict(
             revision=dict(type="str"), tag=dict(type="str"), percent=dict(type="int", default=0))),
         promote=dict(type="str"),
+        percent=dict(type="int"),
         rollback=dict(type="bool", default=False),
         to_latest=dict(type="bool", default=False),
         tags=dict(type="dict"),

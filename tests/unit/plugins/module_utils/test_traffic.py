@@ -101,3 +101,49 @@ def test_problems_are_named(options, message):
 ])
 def test_json_contains(expected, actual, ok):
     assert _health.json_contains(expected, actual) is ok
+
+
+@pytest.mark.parametrize("total, weights, expected", [
+    (90, [100], [90]),
+    (50, [60, 30], [33, 17]),
+    (10, [1, 1, 1], [4, 3, 3]),
+    (0, [70, 30], [0, 0]),
+])
+def test_shares_add_up_and_keep_proportions(total, weights, expected):
+    assert _traffic.shares(total, weights) == expected
+
+
+def test_promote_in_steps():
+    _current, desired = _traffic.plan(params(promote="candidate", percent=10), SERVICE, REVISIONS)
+    assert desired == [target("svc-2", 90), target("svc-3", 10, "candidate")]
+    step = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
+    _current, desired = _traffic.plan(params(promote="candidate", percent=50), step, REVISIONS)
+    assert desired == [target("svc-2", 50), target("svc-3", 50, "candidate")]
+    done = dict(SERVICE, traffic=_spec.traffic_to_api([target("svc-3", 100, "candidate")]))
+    current, again = _traffic.plan(params(promote="candidate", percent=10), done, REVISIONS)
+    assert current == again  # nothing else serves: an earlier step is no change
+
+
+def test_promote_step_keeps_other_tags_and_splits_the_rest():
+    service = dict(SERVICE, traffic=_spec.traffic_to_api(
+        [target("svc-1", 60, "old"), target("svc-2", 40), target("svc-3", 0, "candidate")]))
+    _current, desired = _traffic.plan(params(promote="candidate", percent=50), service, REVISIONS)
+    assert desired == [target("svc-1", 30, "old"), target("svc-2", 20), target("svc-3", 50, "candidate")]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"percent": 10}, "percent is used with promote only"),
+    ({"promote": "candidate", "percent": 0}, "percent must be 1 to 100, got 0"),
+    ({"promote": "candidate", "percent": 101}, "percent must be 1 to 100, got 101"),
+])
+def test_percent_problems(options, message):
+    with pytest.raises(CloudRunError) as err:
+        _traffic.plan(params(**options), SERVICE, REVISIONS)
+    assert message in err.value.msg
+
+
+def test_rollback_after_a_failed_candidate_keeps_its_tag_at_zero():
+    failed = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4", traffic=_spec.traffic_to_api(
+        [target("svc-3", 100), target("svc-4", 0, "candidate")]))
+    current, desired = _traffic.plan(params(rollback=True), failed, REVISIONS)
+    assert desired == current == [target("svc-3", 100), target("svc-4", 0, "candidate")]
