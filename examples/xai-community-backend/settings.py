@@ -9,7 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+    # hide_input_in_errors: a "Field required" error would otherwise print every other setting's
+    # value (SECRET_KEY included, cut to 50 characters, so no log masking catches it) into the log.
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", hide_input_in_errors=True)
 
     mongodb_url: str
     secret_key: str

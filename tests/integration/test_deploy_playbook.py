@@ -1,0 +1,201 @@
+"""playbooks/*.yml with inventories/local, as a user runs them, on a copy of this repository.
+
+The copy lets a test edit the local inventory (memory, MONGODB_URL) the way a person would, and
+gives it its own emulator, started by the playbook itself on a free port. The tests run in file
+order; each builds on the state the one before left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from emulator.testing import ROOT
+
+BIN = os.path.dirname(sys.executable)
+SERVICE = "xai-community-backend"
+PARENT = "projects/xai-community-local/locations/asia-northeast3"
+HOST_VARS = os.path.join("inventories", "local", "host_vars", f"{SERVICE}.yml")
+LOCAL_SECRET = "local-only-key-not-a-secret"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Repo:
+    """A copy of the tracked files, its collection link, and an emulator port of its own."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}"
+        files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                               capture_output=True, check=True).stdout.split(b"\0")
+        for name in filter(None, files):
+            name = name.decode()
+            if os.path.isfile(os.path.join(ROOT, name)):
+                os.makedirs(os.path.dirname(os.path.join(self.path, name)) or self.path, exist_ok=True)
+                with open(os.path.join(ROOT, name), "rb") as src, open(os.path.join(self.path, name), "wb") as dst:
+                    dst.write(src.read())
+        link = os.path.join(self.path, ".collections", "ansible_collections", "nadle", "cloudrun")
+        os.makedirs(os.path.dirname(link))
+        os.symlink("../../..", link)
+
+    def playbook(self, name, *options):
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLOUDRUN_EMULATOR_HOST")}
+        env.update(PATH=BIN + os.pathsep + env.get("PATH", ""), ANSIBLE_CONFIG=os.path.join(self.path, "ansible.cfg"),
+                   NADLE_EMULATOR_PORT=str(self.port), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+        argv = [os.path.join(BIN, "ansible-playbook"), f"playbooks/{name}.yml", "-i", "inventories/local", *options]
+        result = subprocess.run(argv, cwd=self.path, env=env, capture_output=True, text=True, timeout=600,
+                                check=False)
+        result.output = result.stdout + result.stderr
+        return result
+
+    def edit(self, path, old, new):
+        full = os.path.join(self.path, path)
+        with open(full, encoding="utf-8") as handle:
+            text = handle.read()
+        assert old in text
+        with open(full, "w", encoding="utf-8") as handle:
+            handle.write(text.replace(old, new))
+
+    def get(self, path, method="GET"):
+        request = urllib.request.Request(f"{self.api}{path}", method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def service(self):
+        return self.get(f"/v2/{PARENT}/services/{SERVICE}")
+
+    def revisions(self):
+        return self.get(f"/v2/{PARENT}/services/{SERVICE}/revisions").get("revisions", [])
+
+    def reset_requests(self):
+        self.get("/_emulator/requests", method="DELETE")
+
+    def requests(self):
+        return self.get("/_emulator/requests")
+
+    def stop(self):
+        subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(self.port), "--stop", "--state-dir",
+                        os.path.join(self.path, ".emulator")], cwd=ROOT, check=False, capture_output=True)
+
+
+def recap(result):
+    match = re.search(r"ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", result.stdout)
+    assert match, result.output[-4000:]
+    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[4])}
+
+
+def serving(service):
+    """{revision: percent} of what serves; a LATEST target is the latest ready revision."""
+    latest = service.get("latestReadyRevision", "")
+    return {(t.get("revision") or latest).rsplit("/", 1)[-1]: t["percent"]
+            for t in service["trafficStatuses"] if t.get("percent")}
+
+
+def health(url):
+    with urllib.request.urlopen(f"{url}/health", timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    copy = Repo(tmp_path_factory.mktemp("repo"))
+    yield copy
+    copy.stop()
+
+
+def test_first_deploy_starts_the_emulator_and_goes_live(repo):
+    result = repo.playbook("deploy")
+    assert result.returncode == 0, result.output[-6000:]
+    assert re.search(r"Start the emulator unless it answers on its port\] \*+\nchanged:", result.stdout)
+    service = repo.service()
+    assert health(service["uri"]) == {"status": "healthy", "service": SERVICE}
+    assert f'"url": "{service["uri"]}"' in result.stdout  # the play prints the URL and the health JSON
+    assert '"status": "healthy"' in result.stdout
+    assert list(serving(service).values()) == [100]
+    assert len(repo.revisions()) == 1
+    assert LOCAL_SECRET not in json.dumps(service)  # MONGODB_URL and SECRET_KEY went to Secret Manager
+
+
+def test_second_run_changes_nothing_and_writes_nothing(repo):
+    repo.reset_requests()
+    result = repo.playbook("deploy")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] == 0, result.stdout[-6000:]
+    counted = repo.requests()
+    assert counted["writes"] == 0, counted
+    assert counted["total"] > 0  # it did look
+
+
+def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):
+    repo.edit(HOST_VARS, "cloudrun_deploy_memory: 512Mi", "cloudrun_deploy_memory: 1Gi")
+    repo.reset_requests()
+    result = repo.playbook("deploy", "--check", "--diff")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] >= 1
+    assert repo.requests()["writes"] == 0
+    assert len(repo.revisions()) == 1
+
+
+def test_memory_change_in_the_inventory_is_one_new_revision_with_a_diff(repo):
+    before = serving(repo.service())
+    result = repo.playbook("deploy", "--diff")
+    assert result.returncode == 0, result.output[-6000:]
+    assert '-    "memory": "512Mi"' in result.stdout and '+    "memory": "1Gi"' in result.stdout
+    revisions = repo.revisions()
+    assert len(revisions) == 2
+    newest = revisions[0]["name"].rsplit("/", 1)[-1]
+    assert revisions[0]["containers"][0]["resources"]["limits"]["memory"] == "1Gi"
+    assert serving(repo.service()) == {newest: 100} != before
+    assert recap(repo.playbook("deploy"))["changed"] == 0
+
+
+def test_missing_mongodb_url_fails_with_the_apps_line_and_the_old_revision_serves(repo):
+    serving_before = serving(repo.service())
+    repo.edit(HOST_VARS, "  MONGODB_URL: mongodb://127.0.0.1:27017/xai_community\n", "")
+    result = repo.playbook("deploy", "-vvv")
+    assert result.returncode != 0
+    assert re.search(r"mongodb_url\n\s+Field required", result.stdout), result.stdout[-6000:]
+    assert "No traffic was moved." in result.stdout
+    assert f"Serving now: {next(iter(serving_before))} (100%)" in result.stdout
+    service = repo.service()
+    assert serving(service) == serving_before
+    assert health(service["uri"])["status"] == "healthy"
+    assert LOCAL_SECRET not in result.output  # -vvv, and the app's own log lines, show no secret value
+    assert len(repo.revisions()) == 3
+
+
+def test_rollback_after_the_failure_changes_nothing(repo):
+    # The newest revision failed; the one before it is what serves, so there is nothing to undo.
+    repo.reset_requests()
+    result = repo.playbook("rollback")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] == 0
+    assert repo.requests()["writes"] == 0
+
+
+def test_destroy_needs_the_service_named(repo):
+    repo.reset_requests()
+    refused = repo.playbook("destroy")
+    assert refused.returncode != 0
+    assert f"-e cloudrun_deploy_destroy_confirm={SERVICE}" in refused.stdout
+    assert repo.requests()["total"] == 0
+    deleted = repo.playbook("destroy", "-e", f"cloudrun_deploy_destroy_confirm={SERVICE}")
+    assert deleted.returncode == 0, deleted.output[-6000:]
+    assert recap(deleted)["changed"] == 1
+    with pytest.raises(urllib.error.HTTPError):
+        repo.service()
+    again = repo.playbook("destroy", "-e", f"cloudrun_deploy_destroy_confirm={SERVICE}")
+    assert recap(again)["changed"] == 0
