@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)/.collections:$(CURDIR)
 
-.PHONY: setup test unit emulator-test integration sanity lint build demo clean collection-copy
+.PHONY: setup test unit emulator-test integration molecule sanity lint build demo demo-stop clean collection-copy
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	touch $(STAMP)
 
 # Every test layer; stops at the first failing one.
-test: setup unit emulator-test integration sanity lint build
+test: setup unit emulator-test integration molecule sanity lint build
 
 unit: setup collection-copy
 	$(BIN)/python -m pytest -q emulator/tests/test_units.py
@@ -35,6 +35,15 @@ emulator-test: setup
 
 integration: setup
 	$(BIN)/python -m pytest -q tests/integration
+
+# extensions/molecule/default: converge, idempotence, verify against an emulator of its own
+# (a free port and a fresh state folder, so it runs beside `make demo`).
+MOLECULE_STATE := $(or $(TMPDIR),/tmp)/nadle-cloudrun-molecule
+molecule: setup
+	rm -rf $(MOLECULE_STATE)
+	NADLE_EMULATOR_STATE_DIR=$(MOLECULE_STATE) \
+	NADLE_EMULATOR_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	$(BIN)/molecule test
 
 # ansible-test wants the collection under ansible_collections/NS/NAME, outside any
 # other git checkout (it lists files with git), so run it on a copy of the tracked files.
@@ -57,8 +66,14 @@ build: setup
 	mkdir -p $(BUILD)
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
 
+# The example backend from source to a healthy service on the emulator (started if needed, on
+# port 8123, state in .emulator/). The play's last task prints the URL and the /health JSON.
 demo: setup
-	@echo "The cloudrun_deploy role is not there yet (issue 7): make demo will deploy the example app."
+	$(BIN)/ansible-playbook playbooks/deploy.yml -i inventories/local
+	@echo "Run it again: nothing changes. Stop the emulator with: make demo-stop"
+
+demo-stop: setup
+	$(BIN)/python -m emulator.ensure --port 8123 --state-dir .emulator --stop
 
 clean:
 	rm -rf $(BUILD) .pytest_cache
