@@ -1,0 +1,132 @@
+"""What a no-op deploy costs: wall time and API requests, beside a play of the same shape.
+
+    .venv/bin/python bench/noop.py [--sizes 1 10] [--repeat 3]
+
+For each N, an inventory of N services (copies of inventories/local's example service) is deployed
+once to a fresh emulator, then deployed again with nothing changed, which is what is measured:
+the wall time of `ansible-playbook playbooks/deploy.yml`, and the API requests the emulator saw,
+by HTTP method. Beside it, the same play shape (same hosts, same number of tasks per host, same
+forks) made of ansible.builtin.ping tasks, and the ratio of the two wall times. Medians of
+--repeat runs. Numbers only: machines are noisy, so compare the ratios of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+SERVICE = "xai-community-backend"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_inventory(folder, count):
+    """inventories/local with ``count`` hosts that share the example service's settings."""
+    inventory = os.path.join(folder, "inventories", "bench")
+    shutil.copytree(os.path.join(ROOT, "inventories", "local"), inventory)
+    with open(os.path.join(inventory, "host_vars", f"{SERVICE}.yml"), encoding="utf-8") as handle:
+        service_vars = handle.read().replace("{{ inventory_dir }}/../..", ROOT)
+    os.unlink(os.path.join(inventory, "host_vars", f"{SERVICE}.yml"))
+    group_vars = os.path.join(inventory, "group_vars", "local.yml")
+    with open(group_vars, encoding="utf-8") as handle:
+        text = handle.read().replace('"{{ inventory_dir }}/../.."', json.dumps(ROOT))
+    with open(group_vars, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n" + service_vars.split("---", 1)[1])
+    hosts = "".join(f"    bench-{i:02d}:\n" for i in range(count))
+    with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
+        handle.write(f"---\nlocal:\n  hosts:\n{hosts}")
+    return inventory
+
+
+def run(argv, env):
+    start = time.perf_counter()
+    result = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed:\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+    return elapsed, result.stdout
+
+
+def admin(port, path, method="GET"):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_emulator/{path}", method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def tasks_per_host(output):
+    """ok + changed + skipped of the first host in the recap: the tasks one host ran."""
+    match = re.search(r"ok=(\d+)\s+changed=\d+\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)", output)
+    return int(match[1]) + int(match[2])
+
+
+def ping_play(folder, tasks):
+    path = os.path.join(folder, "ping.yml")
+    body = "".join(f"    - name: Ping {i}\n      ansible.builtin.ping:\n" for i in range(tasks))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"---\n- name: Same shape\n  hosts: all\n  gather_facts: false\n  tasks:\n{body}")
+    return path
+
+
+def measure(count, repeat):
+    folder = tempfile.mkdtemp(prefix="nadle-bench-")
+    port = free_port()
+    state = os.path.join(folder, "emulator")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLOUDRUN_EMULATOR_HOST")}
+    env.update(PATH=BIN + os.pathsep + env.get("PATH", ""), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               NADLE_EMULATOR_PORT=str(port), NADLE_EMULATOR_STATE_DIR=state, ANSIBLE_FORCE_COLOR="0")
+    inventory = make_inventory(folder, count)
+    deploy = [os.path.join(BIN, "ansible-playbook"), "playbooks/deploy.yml", "-i", inventory, "--forks", "10"]
+    try:
+        first = run(deploy, env)[0]
+        walls, requests = [], None
+        for _round in range(repeat):
+            admin(port, "requests", "DELETE")
+            wall, output = run(deploy, env)
+            walls.append(wall)
+            requests = admin(port, "requests")
+            if requests["writes"]:
+                sys.exit(f"a no-op deploy wrote: {requests}")
+        ping = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, tasks_per_host(output)), "-i", inventory,
+                "--forks", "10"]
+        ping_walls = [run(ping, env)[0] for _round in range(repeat)]
+    finally:
+        subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(port), "--state-dir", state, "--stop"],
+                       cwd=ROOT, check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"services": count, "first_deploy_s": first, "noop_s": statistics.median(walls),
+            "ping_s": statistics.median(ping_walls), "tasks_per_host": tasks_per_host(output),
+            "requests": requests["total"], "by_method": requests["by_method"]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'N':>3} {'first':>7} {'no-op':>7} {'ping':>7} {'ratio':>6} {'tasks':>5} {'requests':>8}  by method")
+    for count in args.sizes:
+        row = measure(count, args.repeat)
+        methods = ", ".join(f"{m} {n}" for m, n in sorted(row["by_method"].items()))
+        print(f"{row['services']:>3} {row['first_deploy_s']:>6.1f}s {row['noop_s']:>6.1f}s {row['ping_s']:>6.1f}s "
+              f"{row['noop_s'] / row['ping_s']:>5.1f}x {row['tasks_per_host']:>5} {row['requests']:>8}  {methods}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
