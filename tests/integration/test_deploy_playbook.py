@@ -177,6 +177,18 @@ def test_missing_mongodb_url_fails_with_the_apps_line_and_the_old_revision_serve
     assert len(repo.revisions()) == 3
 
 
+def test_required_env_fails_before_any_api_call(repo):
+    # What dev, staging and prod do: the missing key is named before anything is built or written.
+    repo.edit(HOST_VARS, "cloudrun_deploy_secret_keys:", "cloudrun_deploy_required_env: [MONGODB_URL, SECRET_KEY]\n"
+              "cloudrun_deploy_secret_keys:")
+    repo.reset_requests()
+    result = repo.playbook("deploy")
+    assert result.returncode != 0
+    assert "MONGODB_URL is in cloudrun_deploy_required_env but in none of cloudrun_deploy_env" in result.stdout
+    assert repo.requests()["total"] == 0
+    assert len(repo.revisions()) == 3
+
+
 def test_rollback_after_the_failure_changes_nothing(repo):
     # The newest revision failed; the one before it is what serves, so there is nothing to undo.
     repo.reset_requests()
@@ -199,3 +211,24 @@ def test_destroy_needs_the_service_named(repo):
         repo.service()
     again = repo.playbook("destroy", "-e", f"cloudrun_deploy_destroy_confirm={SERVICE}")
     assert recap(again)["changed"] == 0
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_environment_inventories_hold_the_records_settings_and_no_secret_value(environment):
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
+    listed = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", f"inventories/{environment}", "--host",
+                             SERVICE], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    host = json.loads(listed.stdout)
+    assert host["cloudrun_deploy_region"] == "asia-northeast3"
+    assert (host["cloudrun_deploy_cpu"], host["cloudrun_deploy_memory"]) == ("1", "512Mi")
+    assert (host["cloudrun_deploy_concurrency"], host["cloudrun_deploy_max_instances"]) == (100, 10)
+    assert host["cloudrun_deploy_timeout"] == 300 and host["cloudrun_deploy_allow_unauthenticated"] is True
+    assert host["cloudrun_deploy_env"]["ALLOWED_ORIGINS"].startswith("https://")
+    assert sorted(host["cloudrun_deploy_required_env"]) == ["MONGODB_URL", "SECRET_KEY"]
+    for key in ("MONGODB_URL", "SECRET_KEY"):
+        assert set(host["cloudrun_deploy_env"][key]) == {"secret", "version"}  # a Secret Manager reference
+    assert not host.get("cloudrun_deploy_secrets")
+    syntax = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "playbooks/deploy.yml", "-i",
+                             f"inventories/{environment}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            check=False)
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
