@@ -46,6 +46,29 @@ def _with_tags(targets, tags):
     return targets
 
 
+def _without_failed_tags(targets, revisions, params):
+    """Drop kept tags of revisions that are not ready, such as a candidate that failed to start.
+
+    Cloud Run refuses any traffic that names a revision that is not ready, even at 0% for a tag,
+    and such a tag's URL serves nothing; keeping it would make every rollback fail. A tag the
+    options name is kept, and check() reports it.
+    """
+    named = set(params.get("tags") or {}) | {t.get("tag") for t in params.get("traffic") or []}
+    for target in targets:
+        revision = revisions.get(target["revision"])
+        if target["tag"] and target["tag"] not in named and not target["percent"] and revision \
+                and not revision["ready"]:
+            target["tag"] = None
+    return targets
+
+
+def failed_tags(current, desired, revisions):
+    """Tags that plan() dropped from revisions that are not ready: {tag: revision}."""
+    kept = tags_of(desired)
+    return {tag: revision for tag, revision in tags_of(current).items()
+            if tag not in kept and revision in revisions and not revisions[revision]["ready"]}
+
+
 def _tidy(targets):
     """Drop 0% targets that carry no tag: they route nothing."""
     return order_targets([t for t in targets if t["percent"] or t["tag"]])
@@ -142,7 +165,7 @@ def plan(params, service, revisions):
         for target in targets:
             if target["tag"] == tag:
                 target["tag"] = None
-    targets = _tidy(targets)
+    targets = _tidy(_without_failed_tags(targets, revisions, params))
     problems += check(targets, short(service["name"]), revisions)
     if problems:
         raise CloudRunError(f"Traffic for service '{short(service['name'])}' was not changed:\n- "
@@ -151,7 +174,7 @@ def plan(params, service, revisions):
 
 
 def check(targets, service_id, revisions):
-    """Percentages sum to 100; every revision exists, and is ready if it gets traffic; tags are valid and unique."""
+    """Percentages sum to 100; every revision exists and is ready; tags are valid and unique."""
     problems = []
     total = sum(t["percent"] for t in targets)
     if total != 100:
@@ -165,7 +188,7 @@ def check(targets, service_id, revisions):
         if revision is None:
             problems.append(f"revision '{name}' does not exist in service '{service_id}' "
                             f"(revisions: {', '.join(sorted(revisions)) or 'none'}).")
-        elif not revision["ready"] and target["percent"]:  # a tag alone may stay on a failed candidate
+        elif not revision["ready"]:
             reason = next((c.get("message") for c in revision["conditions"] if c.get("type") == "Ready"), "")
             problems.append(f"revision '{name}' is not ready, so it cannot serve traffic"
                             + (f": {reason.splitlines()[0]}" if reason else "."))
@@ -186,6 +209,10 @@ def ensure_traffic(crm):
     revisions = {r["name"]: r for r in (revision_result(to_dict(m))
                                         for m in api.list_revisions(crm.client("revisions"), parent=full_name))}
     current, desired = plan(params, service, revisions)
+    for tag, revision in sorted(failed_tags(current, desired, revisions).items()):
+        if tag not in (params.get("remove_tags") or []):
+            crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
+                            f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
     changed = desired != current
     final = service
     if changed:

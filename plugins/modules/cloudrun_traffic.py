@@ -16,6 +16,9 @@ description:
     O(remove_tags) add, move and remove tags, with or without them. Tags not mentioned are kept.
   - Percentages must sum to 100 and every revision must exist and be ready; each problem is reported before any
     write, with the revisions there are.
+  - Cloud Run refuses any traffic that names a revision that is not ready, even a tag at 0%. So a tag that is kept
+    (not named in the options) on such a revision, for example V(candidate) on a revision that failed to start, is
+    removed with a warning; its URL served nothing.
 author:
   - nadle engineers (@nadle)
 extends_documentation_fragment:

@@ -142,8 +142,18 @@ def test_percent_problems(options, message):
     assert message in err.value.msg
 
 
-def test_rollback_after_a_failed_candidate_keeps_its_tag_at_zero():
+def test_rollback_after_a_failed_candidate_drops_its_tag_and_is_idempotent():
     failed = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4", traffic=_spec.traffic_to_api(
-        [target("svc-3", 100), target("svc-4", 0, "candidate")]))
+        [target("svc-2", 100), target("svc-4", 0, "candidate")]))
     current, desired = _traffic.plan(params(rollback=True), failed, REVISIONS)
-    assert desired == current == [target("svc-3", 100), target("svc-4", 0, "candidate")]
+    assert desired == [target("svc-3", 100)]
+    assert _traffic.failed_tags(current, desired, REVISIONS) == {"candidate": "svc-4"}
+    again = dict(failed, traffic=_spec.traffic_to_api(desired))
+    current, desired = _traffic.plan(params(rollback=True), again, REVISIONS)
+    assert current == desired
+
+
+def test_a_tag_named_on_a_failed_revision_is_refused():
+    with pytest.raises(CloudRunError) as err:
+        _traffic.plan(params(tags={"debug": "svc-4"}), SERVICE, REVISIONS)
+    assert "revision 'svc-4' is not ready" in err.value.msg
