@@ -13,6 +13,8 @@ import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -51,15 +53,33 @@ class Repo:
         os.makedirs(os.path.dirname(link))
         os.symlink("../../..", link)
 
-    def playbook(self, name, *options):
+    def _command(self, name, options):
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLOUDRUN_EMULATOR_HOST")}
         env.update(PATH=BIN + os.pathsep + env.get("PATH", ""), ANSIBLE_CONFIG=os.path.join(self.path, "ansible.cfg"),
                    NADLE_EMULATOR_PORT=str(self.port), ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
-        argv = [os.path.join(BIN, "ansible-playbook"), f"playbooks/{name}.yml", "-i", "inventories/local", *options]
+        return [os.path.join(BIN, "ansible-playbook"), f"playbooks/{name}.yml", "-i", "inventories/local", *options], env
+
+    def playbook(self, name, *options):
+        argv, env = self._command(name, options)
         result = subprocess.run(argv, cwd=self.path, env=env, capture_output=True, text=True, timeout=600,
                                 check=False)
         result.output = result.stdout + result.stderr
         return result
+
+    def start_playbook(self, name, *options):
+        """The same run in the background: ``communicate()`` gives its output."""
+        argv, env = self._command(name, options)
+        return subprocess.Popen(argv, cwd=self.path, env=env, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
+                                stderr=subprocess.STDOUT, text=True)
+
+    def fault(self, settings):
+        """Switch emulator faults on (a dict of settings), or off (None)."""
+        data = json.dumps(settings).encode() if settings else None
+        request = urllib.request.Request(f"{self.api}/_emulator/faults", data=data,
+                                         method="POST" if settings else "DELETE",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
 
     def edit(self, path, old, new):
         full = os.path.join(self.path, path)
@@ -162,6 +182,46 @@ def test_memory_change_in_the_inventory_is_one_new_revision_with_a_diff(repo):
     assert recap(repo.playbook("deploy"))["changed"] == 0
 
 
+def test_rollback_goes_to_the_revision_before_and_a_second_run_changes_nothing(repo):
+    revisions = [r["name"].rsplit("/", 1)[-1] for r in repo.revisions()]  # newest first
+    result = repo.playbook("rollback")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] == 1
+    assert serving(repo.service()) == {revisions[1]: 100}
+    assert health(repo.service()["uri"])["status"] == "healthy"
+    repo.reset_requests()
+    again = repo.playbook("rollback")
+    assert recap(again)["changed"] == 0
+    assert repo.requests()["writes"] == 0
+
+
+def test_a_failure_mid_rollout_sends_the_traffic_back(repo):
+    # Steps of 50 and 100 with a pause between; during the pause the API starts refusing one write
+    # (the 100% step), the way a quota or an org policy would: the play puts the 50/50 back to 100/0.
+    before = serving(repo.service())
+    process = repo.start_playbook("deploy", "-e", "cloudrun_deploy_memory=2Gi", "-e", "cloudrun_deploy_step_pause=6",
+                                  "-e", '{"cloudrun_deploy_traffic_steps": [50, 100]}')
+    try:
+        deadline = time.monotonic() + 120
+        while sorted(serving(repo.service()).values()) != [50, 50]:
+            assert time.monotonic() < deadline and process.poll() is None, "the 50% step never came"
+            time.sleep(0.3)
+        repo.fault({"error_count": 1, "error_status": 400, "methods": ["UpdateService"]})
+        output = process.communicate(timeout=300)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        repo.fault(None)
+    assert process.returncode != 0, output[-6000:]
+    old = next(iter(before))
+    assert "400 Injected error 400." in output or "Failed to update service" in output, output[-6000:]
+    assert f"Traffic was sent back to what served before: {old} (100%)." in output, output[-6000:]
+    assert serving(repo.service()) == before
+    assert health(repo.service()["uri"])["status"] == "healthy"
+    rejected = repo.revisions()[0]
+    assert rejected["containers"][0]["resources"]["limits"]["memory"] == "2Gi"  # it exists, with no traffic
+
+
 def test_missing_mongodb_url_fails_with_the_apps_line_and_the_old_revision_serves(repo):
     serving_before = serving(repo.service())
     repo.edit(HOST_VARS, "  MONGODB_URL: mongodb://127.0.0.1:27017/xai_community\n", "")
@@ -174,7 +234,7 @@ def test_missing_mongodb_url_fails_with_the_apps_line_and_the_old_revision_serve
     assert serving(service) == serving_before
     assert health(service["uri"])["status"] == "healthy"
     assert LOCAL_SECRET not in result.output  # -vvv, and the app's own log lines, show no secret value
-    assert len(repo.revisions()) == 3
+    assert len(repo.revisions()) == 4
 
 
 def test_required_env_fails_before_any_api_call(repo):
@@ -186,16 +246,7 @@ def test_required_env_fails_before_any_api_call(repo):
     assert result.returncode != 0
     assert "MONGODB_URL is in cloudrun_deploy_required_env but in none of cloudrun_deploy_env" in result.stdout
     assert repo.requests()["total"] == 0
-    assert len(repo.revisions()) == 3
-
-
-def test_rollback_after_the_failure_changes_nothing(repo):
-    # The newest revision failed; the one before it is what serves, so there is nothing to undo.
-    repo.reset_requests()
-    result = repo.playbook("rollback")
-    assert result.returncode == 0, result.output[-6000:]
-    assert recap(result)["changed"] == 0
-    assert repo.requests()["writes"] == 0
+    assert len(repo.revisions()) == 4
 
 
 def test_destroy_needs_the_service_named(repo):
