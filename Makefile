@@ -42,7 +42,7 @@ MOLECULE_STATE := $(or $(TMPDIR),/tmp)/nadle-cloudrun-molecule
 molecule: setup
 	rm -rf $(MOLECULE_STATE)
 	NADLE_EMULATOR_STATE_DIR=$(MOLECULE_STATE) \
-	NADLE_EMULATOR_PORT=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+	NADLE_EMULATOR_PORT=$$($(BIN)/python -c 'from emulator.runtime import free_port; print(free_port())') \
 	$(BIN)/molecule test
 
 # ansible-test wants the collection under ansible_collections/NS/NAME, outside any

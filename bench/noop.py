@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,14 +25,10 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from emulator.runtime import free_port  # noqa: E402  pylint: disable=wrong-import-position
 BIN = os.path.dirname(sys.executable)
 SERVICE = "xai-community-backend"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_inventory(folder, count):

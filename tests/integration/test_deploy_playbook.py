@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import urllib.request
 
 import pytest
 
+from emulator.runtime import free_port
 from emulator.testing import ROOT
 
 BIN = os.path.dirname(sys.executable)
@@ -26,12 +26,6 @@ SERVICE = "xai-community-backend"
 PARENT = "projects/xai-community-local/locations/asia-northeast3"
 HOST_VARS = os.path.join("inventories", "local", "host_vars", f"{SERVICE}.yml")
 LOCAL_SECRET = "local-only-key-not-a-secret"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Repo:
