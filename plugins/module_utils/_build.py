@@ -85,6 +85,14 @@ def _ensure_bucket(storage, name, region):
     except gexc.NotFound:
         try:
             storage.create_bucket(name, location=region if region != "global" else "US")
+        except gexc.Conflict as exc:
+            # Another build created it between our read and our create (several services deployed
+            # with forks share the bucket): "you already own it". A name owned elsewhere reads 403.
+            try:
+                storage.get_bucket(name)
+            except gexc.GoogleAPICallError:
+                raise CloudRunError(api.describe(f"create the source bucket {name}", exc)
+                                    + " Set the bucket option to a bucket of this project.") from exc
         except gexc.GoogleAPICallError as exc:
             raise CloudRunError(api.describe(f"create the source bucket {name}", exc)) from exc
     except gexc.GoogleAPICallError as exc:
