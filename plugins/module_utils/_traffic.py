@@ -46,27 +46,22 @@ def _with_tags(targets, tags):
     return targets
 
 
-def _without_failed_tags(targets, revisions, params):
+def _drop_failed_tags(targets, revisions, params):
     """Drop kept tags of revisions that are not ready, such as a candidate that failed to start.
 
     Cloud Run refuses any traffic that names a revision that is not ready, even at 0% for a tag,
     and such a tag's URL serves nothing; keeping it would make every rollback fail. A tag the
-    options name is kept, and check() reports it.
+    options name is kept, and check() reports it. Returns the dropped ``{tag: revision}``.
     """
     named = set(params.get("tags") or {}) | {t.get("tag") for t in params.get("traffic") or []}
+    dropped = {}
     for target in targets:
         revision = revisions.get(target["revision"])
         if target["tag"] and target["tag"] not in named and not target["percent"] and revision \
                 and not revision["ready"]:
+            dropped[target["tag"]] = target["revision"]
             target["tag"] = None
-    return targets
-
-
-def failed_tags(current, desired, revisions):
-    """Tags that plan() dropped from revisions that are not ready: {tag: revision}."""
-    kept = tags_of(desired)
-    return {tag: revision for tag, revision in tags_of(current).items()
-            if tag not in kept and revision in revisions and not revisions[revision]["ready"]}
+    return dropped
 
 
 def _tidy(targets):
@@ -113,14 +108,15 @@ def promoted(current, revision, tag, percent):
     if not others:
         percent = 100
     targets = [{"revision": revision, "percent": percent, "tag": tag}]
-    for target, share in zip(others, shares(100 - percent, [t["percent"] for t in others])):
-        if share or target["tag"]:
-            targets.append(dict(target, percent=share))
-    return targets
+    return targets + [dict(target, percent=share)  # plan() tidies away 0% targets without a tag
+                      for target, share in zip(others, shares(100 - percent, [t["percent"] for t in others]))]
 
 
 def plan(params, service, revisions):
-    """The targets the options ask for; every problem is raised before any write."""
+    """(current targets, targets the options ask for, {tag: revision} dropped from failed revisions).
+
+    Every problem is raised before any write.
+    """
     current = traffic_from_api(service.get("traffic"))
     current_tags = tags_of(current)
     problems = []
@@ -165,12 +161,13 @@ def plan(params, service, revisions):
         for target in targets:
             if target["tag"] == tag:
                 target["tag"] = None
-    targets = _tidy(_without_failed_tags(targets, revisions, params))
+    dropped = _drop_failed_tags(targets, revisions, params)
+    targets = _tidy(targets)
     problems += check(targets, short(service["name"]), revisions)
     if problems:
         raise CloudRunError(f"Traffic for service '{short(service['name'])}' was not changed:\n- "
                             + "\n- ".join(problems))
-    return current, targets
+    return current, targets, dropped
 
 
 def check(targets, service_id, revisions):
@@ -208,11 +205,10 @@ def ensure_traffic(crm):
     services, full_name, service = require_service(crm)
     revisions = {r["name"]: r for r in (revision_result(to_dict(m))
                                         for m in api.list_revisions(crm.client("revisions"), parent=full_name))}
-    current, desired = plan(params, service, revisions)
-    for tag, revision in sorted(failed_tags(current, desired, revisions).items()):
-        if tag not in (params.get("remove_tags") or []):
-            crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
-                            f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
+    current, desired, dropped = plan(params, service, revisions)
+    for tag, revision in sorted(dropped.items()):
+        crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
+                        f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
     changed = desired != current
     final = service
     if changed:

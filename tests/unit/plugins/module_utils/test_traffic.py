@@ -34,25 +34,25 @@ def target(revision, percent=0, tag=None):
 
 
 def test_split_by_name_and_by_tag():
-    _current, desired = _traffic.plan(params(traffic=[{"revision": "svc-2", "percent": 90},
-                                                      {"tag": "candidate", "percent": 10}]), SERVICE, REVISIONS)
+    split = [{"revision": "svc-2", "percent": 90}, {"tag": "candidate", "percent": 10}]
+    _current, desired, _dropped = _traffic.plan(params(traffic=split), SERVICE, REVISIONS)
     assert desired == [target("svc-2", 90), target("svc-3", 10, "candidate")]
 
 
 def test_same_split_in_another_order_is_no_change():
-    current, desired = _traffic.plan(params(traffic=[{"revision": "svc-3", "tag": "candidate", "percent": 0},
-                                                     {"revision": "svc-2", "percent": 100}]), SERVICE, REVISIONS)
+    split = [{"revision": "svc-3", "tag": "candidate", "percent": 0}, {"revision": "svc-2", "percent": 100}]
+    current, desired, _dropped = _traffic.plan(params(traffic=split), SERVICE, REVISIONS)
     assert current == desired
 
 
 def test_promote_keeps_the_tag_and_rollback_goes_before_the_latest():
-    _current, desired = _traffic.plan(params(promote="candidate"), SERVICE, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate"), SERVICE, REVISIONS)
     assert desired == [target("svc-3", 100, "candidate")]
     promoted = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
-    _current, desired = _traffic.plan(params(rollback=True), promoted, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(rollback=True), promoted, REVISIONS)
     assert desired == [target("svc-2", 100), target("svc-3", 0, "candidate")]
     rolled_back = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
-    current, again = _traffic.plan(params(rollback=True), rolled_back, REVISIONS)
+    current, again, _dropped = _traffic.plan(params(rollback=True), rolled_back, REVISIONS)
     assert current == again  # idempotent: the target depends on the latest revision, not on what serves
 
 
@@ -65,12 +65,12 @@ def test_rollback_skips_revisions_that_are_not_ready():
 
 
 def test_tags_add_move_and_remove():
-    _current, desired = _traffic.plan(params(tags={"old": "svc-1", "candidate": "svc-2"}, remove_tags=[]),
-                                      SERVICE, REVISIONS)
+    tags = {"old": "svc-1", "candidate": "svc-2"}
+    _current, desired, _dropped = _traffic.plan(params(tags=tags, remove_tags=[]), SERVICE, REVISIONS)
     assert desired == [target("svc-1", 0, "old"), target("svc-2", 100, "candidate")]
-    _current, desired = _traffic.plan(params(remove_tags=["candidate"]), SERVICE, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(remove_tags=["candidate"]), SERVICE, REVISIONS)
     assert desired == [target("svc-2", 100)]
-    _current, desired = _traffic.plan(params(to_latest=True), SERVICE, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(to_latest=True), SERVICE, REVISIONS)
     assert desired == [target("LATEST", 100), target("svc-3", 0, "candidate")]
 
 
@@ -114,20 +114,20 @@ def test_shares_add_up_and_keep_proportions(total, weights, expected):
 
 
 def test_promote_in_steps():
-    _current, desired = _traffic.plan(params(promote="candidate", percent=10), SERVICE, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=10), SERVICE, REVISIONS)
     assert desired == [target("svc-2", 90), target("svc-3", 10, "candidate")]
     step = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
-    _current, desired = _traffic.plan(params(promote="candidate", percent=50), step, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=50), step, REVISIONS)
     assert desired == [target("svc-2", 50), target("svc-3", 50, "candidate")]
     done = dict(SERVICE, traffic=_spec.traffic_to_api([target("svc-3", 100, "candidate")]))
-    current, again = _traffic.plan(params(promote="candidate", percent=10), done, REVISIONS)
+    current, again, _dropped = _traffic.plan(params(promote="candidate", percent=10), done, REVISIONS)
     assert current == again  # nothing else serves: an earlier step is no change
 
 
 def test_promote_step_keeps_other_tags_and_splits_the_rest():
     service = dict(SERVICE, traffic=_spec.traffic_to_api(
         [target("svc-1", 60, "old"), target("svc-2", 40), target("svc-3", 0, "candidate")]))
-    _current, desired = _traffic.plan(params(promote="candidate", percent=50), service, REVISIONS)
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=50), service, REVISIONS)
     assert desired == [target("svc-1", 30, "old"), target("svc-2", 20), target("svc-3", 50, "candidate")]
 
 
@@ -145,11 +145,11 @@ def test_percent_problems(options, message):
 def test_rollback_after_a_failed_candidate_drops_its_tag_and_is_idempotent():
     failed = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4", traffic=_spec.traffic_to_api(
         [target("svc-2", 100), target("svc-4", 0, "candidate")]))
-    current, desired = _traffic.plan(params(rollback=True), failed, REVISIONS)
+    _current, desired, dropped = _traffic.plan(params(rollback=True), failed, REVISIONS)
     assert desired == [target("svc-3", 100)]
-    assert _traffic.failed_tags(current, desired, REVISIONS) == {"candidate": "svc-4"}
+    assert dropped == {"candidate": "svc-4"}
     again = dict(failed, traffic=_spec.traffic_to_api(desired))
-    current, desired = _traffic.plan(params(rollback=True), again, REVISIONS)
+    current, desired, _dropped = _traffic.plan(params(rollback=True), again, REVISIONS)
     assert current == desired
 
 
