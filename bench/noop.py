@@ -22,11 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from emulator.runtime import free_port  # noqa: E402  pylint: disable=wrong-import-position
+from emulator.testing import admin  # noqa: E402  pylint: disable=wrong-import-position
 BIN = os.path.dirname(sys.executable)
 SERVICE = "xai-community-backend"
 
@@ -58,12 +58,6 @@ def run(argv, env):
     return elapsed, result.stdout
 
 
-def admin(port, path, method="GET"):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/_emulator/{path}", method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def tasks_per_host(output):
     """ok + changed + skipped of the first host in the recap: the tasks one host ran."""
     match = re.search(r"ok=(\d+)\s+changed=\d+\s+unreachable=\d+\s+failed=\d+\s+skipped=(\d+)", output)
@@ -81,6 +75,7 @@ def ping_play(folder, tasks):
 def measure(count, repeat):
     folder = tempfile.mkdtemp(prefix="nadle-bench-")
     port = free_port()
+    api = f"http://127.0.0.1:{port}"
     state = os.path.join(folder, "emulator")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CLOUDRUN_EMULATOR_HOST")}
     env.update(PATH=BIN + os.pathsep + env.get("PATH", ""), ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
@@ -91,10 +86,10 @@ def measure(count, repeat):
         first = run(deploy, env)[0]
         walls, requests = [], None
         for _round in range(repeat):
-            admin(port, "requests", "DELETE")
+            admin(api, "requests", method="DELETE")
             wall, output = run(deploy, env)
             walls.append(wall)
-            requests = admin(port, "requests")
+            requests = admin(api, "requests")
             if requests["writes"]:
                 sys.exit(f"a no-op deploy wrote: {requests}")
         ping = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, tasks_per_host(output)), "-i", inventory,

@@ -12,6 +12,20 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def request_json(url, body=None, method=None):
+    """One JSON request (POST when there is a body, else GET, unless ``method`` says); its JSON answer."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def admin(endpoint, path, body=None, method=None):
+    """An admin endpoint of the emulator at ``endpoint``: ``/_emulator/<path>``."""
+    return request_json(f"{endpoint}/_emulator/{path}", body, method)
+
+
 class EmulatorProcess:
     """``with EmulatorProcess(images={...}) as emu:`` -> emu.endpoint is ``http://127.0.0.1:PORT``."""
 
@@ -65,9 +79,4 @@ class EmulatorProcess:
         return self.endpoint.split("://", 1)[1]
 
     def admin(self, path, body=None, method=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.endpoint}/_emulator/{path}", data=data,
-                                         method=method or ("POST" if data else "GET"),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        return admin(self.endpoint, path, body, method)

@@ -19,7 +19,7 @@ import urllib.request
 import pytest
 
 from emulator.runtime import free_port
-from emulator.testing import ROOT
+from emulator.testing import ROOT, admin, request_json
 
 BIN = os.path.dirname(sys.executable)
 SERVICE = "xai-community-backend"
@@ -68,12 +68,7 @@ class Repo:
 
     def fault(self, settings):
         """Switch emulator faults on (a dict of settings), or off (None)."""
-        data = json.dumps(settings).encode() if settings else None
-        request = urllib.request.Request(f"{self.api}/_emulator/faults", data=data,
-                                         method="POST" if settings else "DELETE",
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
+        return admin(self.api, "faults", settings, None if settings else "DELETE")
 
     def edit(self, path, old, new):
         full = os.path.join(self.path, path)
@@ -83,22 +78,17 @@ class Repo:
         with open(full, "w", encoding="utf-8") as handle:
             handle.write(text.replace(old, new))
 
-    def get(self, path, method="GET"):
-        request = urllib.request.Request(f"{self.api}{path}", method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
     def service(self):
-        return self.get(f"/v2/{PARENT}/services/{SERVICE}")
+        return request_json(f"{self.api}/v2/{PARENT}/services/{SERVICE}")
 
     def revisions(self):
-        return self.get(f"/v2/{PARENT}/services/{SERVICE}/revisions").get("revisions", [])
+        return request_json(f"{self.api}/v2/{PARENT}/services/{SERVICE}/revisions").get("revisions", [])
 
     def reset_requests(self):
-        self.get("/_emulator/requests", method="DELETE")
+        admin(self.api, "requests", method="DELETE")
 
     def requests(self):
-        return self.get("/_emulator/requests")
+        return admin(self.api, "requests")
 
     def stop(self):
         subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(self.port), "--stop", "--state-dir",
