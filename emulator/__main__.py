@@ -29,8 +29,9 @@ def parse_args(argv):
                         help="register DIR, a folder with a Dockerfile, as image REF")
     parser.add_argument("--startup-timeout", type=float, default=30.0,
                         help="seconds a revision gets to listen on PORT when it sets no startup probe")
-    parser.add_argument("--sync-wait", type=float, default=3.0,
-                        help="seconds a write waits for its rollout before answering with a pending operation")
+    parser.add_argument("--sync-wait", type=float, default=0.0,
+                        help="a fast path for local loops: hold each write up to this many seconds and answer "
+                             "done; 0 (the default) answers every write with a pending operation, as Google does")
     parser.add_argument("--verbose", action="store_true", help="log every API request")
     return parser.parse_args(argv)
 

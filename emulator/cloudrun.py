@@ -72,8 +72,10 @@ def parse_pb(raw, message, what):
 
 
 def stale_etag(etag, service_id):
-    return ApiError(412, f"The etag '{etag}' does not match the current etag of service '{service_id}'. "
-                         "Read the service again and retry.", "FAILED_PRECONDITION")
+    # AIP-154: "If a user sends back an etag which does not match the current etag value, the service
+    # must send an ABORTED error response" (HTTP 409; google.aip.dev pull requests 705 and 837).
+    return ApiError(409, f"The etag '{etag}' does not match the current etag of service '{service_id}'. "
+                         "Read the service again and retry.", "ABORTED")
 
 
 def concurrent_change(service_id):
@@ -113,7 +115,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         self.runtime = runtime
         self.faults = faults
         self.startup_timeout = options.get("startup_timeout", 30.0)
-        self.sync_wait = options.get("sync_wait", 3.0)
+        self.sync_wait = options.get("sync_wait", 0.0)
         self.proxy = None  # set by attach_proxy
         self.secrets = options.get("secrets")
         self._rr = {}  # service name -> {revision: current weight}, smooth weighted round robin
@@ -147,7 +149,9 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         for index, container in enumerate(containers):
             resources = container.get("resources")
             if resources is None:
-                resources = container["resources"] = {"cpuIdle": True, "startupCpuBoost": True}
+                # Real recorded GETs show cpuIdle filled in, startupCpuBoost absent unless set
+                # (shared/reference/cloud-run-wire-contract.md section 6).
+                resources = container["resources"] = {"cpuIdle": True}
             limits = resources.setdefault("limits", {})
             limits.setdefault("cpu", "1000m")
             limits.setdefault("memory", "512Mi")
@@ -161,7 +165,8 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 container.setdefault("startupProbe", default_startup_probe(ports[0]["containerPort"]))
         template.setdefault("timeout", "300s")
         template.setdefault("serviceAccount", f"{project_number(project)}-compute@developer.gserviceaccount.com")
-        template.setdefault("executionEnvironment", "EXECUTION_ENVIRONMENT_GEN2")
+        # No executionEnvironment: "Cloud Run selects the execution environment based on the features
+        # used" (Cloud Run docs, execution environments); the GET reports none unless one was set.
         if not template.get("maxInstanceRequestConcurrency"):
             template["maxInstanceRequestConcurrency"] = 1 if cpu is not None and cpu < 1 else 80
         template.setdefault("scaling", {}).setdefault("maxInstanceCount", 100)
@@ -175,24 +180,36 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         return containers[0] if containers else {}
 
     # ------------------------------------------------------------- operations
+    @staticmethod
+    def _typed(data, type_url):
+        """A resource as an operation carries it: through the official type (so false and empty
+        fields are left out, as proto3 JSON does), with its ``@type``."""
+        message_cls = run_v2.Revision if type_url == REVISION_TYPE else run_v2.Service
+        return dict(render(message_cls, {k: v for k, v in data.items() if not k.startswith("_")}),
+                    **{"@type": type_url})
+
     def _new_operation(self, parent, metadata, metadata_type=SERVICE_TYPE):
         name = f"{parent}/operations/{uuid.uuid4()}"
-        operation = {"name": name, "metadata": dict(metadata, **{"@type": metadata_type}),
+        operation = {"name": name, "metadata": self._typed(metadata, metadata_type),
                      "_holds": self.faults.pending_polls()}
         self.store.operations[name] = operation
         self._op_events[name] = threading.Event()
         return operation
 
-    def _finish_operation(self, name, response=None, error=None, response_type=SERVICE_TYPE):
+    def _finish_operation(self, name, response=None, error=None, response_type=SERVICE_TYPE, state=None):
+        """Mark an operation done; its metadata becomes the final state, as on Google (wire contract 6)."""
         with self.store.lock:
             operation = self.store.operations.get(name)
             if operation is None:
                 return
             operation["done"] = True
+            final = response if error is None else state
+            if final is not None:
+                operation["metadata"] = self._typed(final, operation["metadata"]["@type"])
             if error is not None:
                 operation["error"] = error
             else:
-                operation["response"] = dict(response, **{"@type": response_type})
+                operation["response"] = self._typed(response, response_type)
             self.store.save()
         event = self._op_events.pop(name, None)
         if event is not None:
@@ -237,11 +254,38 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             self.store.save()
         return {}
 
-    def _answer(self, operation):
-        """Hold the request briefly so a quick rollout answers done at once, as the client prefers."""
-        if operation.get("_holds", 0) == 0:
+    @staticmethod
+    def _pending(operation):
+        """The operation as a write first answers it: name and metadata, no ``done``."""
+        return {"name": operation["name"], "metadata": copy.deepcopy(operation["metadata"])}
+
+    def _answer(self, operation, pending):
+        """A write's first answer: the pending operation taken when it was made.
+
+        Google answered 13 of 13 recorded creates, updates and deletes this way, and the client
+        polled (shared/reference/cloud-run-wire-contract.md section 6). ``--sync-wait`` > 0 is a
+        fast path for local loops only: it holds the request until the rollout is done.
+        """
+        if self.sync_wait > 0 and operation.get("_holds", 0) == 0:
             self._wait_operation(operation["name"], self.sync_wait)
-        return self.operation_view(operation["name"], poll=False)
+            return self.operation_view(operation["name"], poll=False)
+        return pending
+
+    @staticmethod
+    def _pending_metadata(service, created):
+        """A Service as a pending write's metadata shows it: before the controller acts on it.
+
+        Real pending creates have ``terminalCondition {state: CONDITION_PENDING}`` without a type and
+        no ``latestCreatedRevision``, ``uri`` or ``ingress``; pending updates still show the old
+        ``latestCreatedRevision`` (recorded traffic, wire contract section 6).
+        """
+        view = copy.deepcopy(service)
+        if created:
+            for key in ("latestCreatedRevision", "latestReadyRevision", "uri", "urls", "ingress", "conditions",
+                        "trafficStatuses", "observedGeneration"):
+                view.pop(key, None)
+            view["terminalCondition"] = {"state": "CONDITION_PENDING"}
+        return view
 
     # --------------------------------------------------------------- services
     def view_service(self, service, int_enums=False):
@@ -330,7 +374,8 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 self._finish_operation(operation["name"], preview)
                 return self.operation_view(operation["name"], poll=False)
             changed, service, new_revision = self._apply(name, current, desired)
-            operation = self._new_operation(parent, service)
+            operation = self._new_operation(parent, self._pending_metadata(service, created=current is None))
+            pending = self._pending(operation)
             self.store.save()
         if not changed:
             self._finish_operation(operation["name"], copy.deepcopy(service))
@@ -339,7 +384,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                              name=f"rollout-{short(new_revision)}", daemon=True).start()
         else:
             self._settle(name, operation["name"])
-        return self._answer(operation)
+        return self._answer(operation, pending)
 
     def _check_traffic_refs(self, name, desired):
         pinned = desired["template"].get("revision")
@@ -350,51 +395,49 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 raise invalid([(f"service.traffic[{index}].revision", f"Revision '{revision}' does not exist.")],
                               "UpdateServiceRequest")
 
-    def _template_changed(self, current, desired):
-        if current is None:
-            return True
-        old = dict(current.get("template", {}))
-        new = dict(desired["template"])
-        pinned = new.pop("revision", "")
-        old.pop("revision", None)
-        if old != new:
-            return True
-        return bool(pinned) and pinned != short(current.get("latestCreatedRevision", ""))
-
     def _apply(self, name, current, desired):
         """Store the desired spec; a changed template makes a new revision.
 
-        Returns (changed, service, new revision name or None).
+        ``template.revision`` is part of the template: clearing a name the service holds is a change
+        and makes a new, server-named revision (terraform-provider-google issue 13410: "will deploy a
+        new revision just to remove the 'revision' field"); naming an existing revision with another
+        template is 409 (google-cloud-python issues 11870 and 14259). Nothing is stored before those
+        checks pass. Returns (changed, service, new revision name or None).
         """
         stamp = now()
+        if current is not None:
+            spec_now = {k: v for k, v in current.items() if k not in SERVICE_OUTPUT_ONLY}
+            if spec_now == desired:
+                return False, current, None  # nothing to change: no new generation, no new revision
+        generation = int((current or {}).get("generation", "0")) + 1
+        template_changed = current is None or current.get("template", {}) != desired["template"]
+        revision_name = reused = None
+        if template_changed:
+            revision_id = desired["template"].get("revision") or "{}-{:05d}-{}".format(
+                short(name), generation, "".join(random.choices(string.ascii_lowercase + string.digits, k=3)))
+            revision_name = f"{name}/revisions/{revision_id}"
+            existing = self.store.revisions.get(revision_name)
+            if existing is not None and existing["_template"] != desired["template"]:
+                raise ApiError(409, f"Revision named '{revision_id}' with different configuration already "
+                                    "exists.", "ALREADY_EXISTS")
+            reused = existing is not None
         if current is None:
-            service = {"name": name, "uid": str(uuid.uuid4()), "generation": "0", "createTime": stamp,
-                       "creator": CREATOR}
+            service = {"name": name, "uid": str(uuid.uuid4()), "createTime": stamp, "creator": CREATOR}
             self.store.services[name] = service
         else:
             service = current
-            spec_now = {k: v for k, v in service.items() if k not in SERVICE_OUTPUT_ONLY}
-            if spec_now == desired:
-                return False, service, None  # nothing to change: no new generation, no new revision
-        template_changed = self._template_changed(current, desired)
-        for key in [k for k in service if k not in SERVICE_OUTPUT_ONLY]:
-            del service[key]
+            for key in [k for k in service if k not in SERVICE_OUTPUT_ONLY]:
+                del service[key]
         service.update(copy.deepcopy(desired))
-        generation = int(service["generation"]) + 1
         service.update({"generation": str(generation), "updateTime": stamp, "lastModifier": CREATOR,
                         "etag": self._new_etag(), "reconciling": True})
         self._ensure_urls(name)
         if not template_changed:
             return True, service, None
-        revision_id = desired["template"].get("revision") or "{}-{:05d}-{}".format(
-            short(name), generation, "".join(random.choices(string.ascii_lowercase + string.digits, k=3)))
-        revision_name = f"{name}/revisions/{revision_id}"
-        existing = self.store.revisions.get(revision_name)
-        if existing is not None:
-            raise ApiError(409, f"Revision named '{revision_id}' with different configuration already exists.",
-                           "ALREADY_EXISTS")
+        if reused:  # the same name and template again: that revision is the latest again, nothing new runs
+            service["latestCreatedRevision"] = revision_name
+            return True, service, None
         self.store.revisions[revision_name] = self._new_revision(service, revision_name, desired["template"])
-        service["latestCreatedRevision"] = revision_name
         service["terminalCondition"] = _condition("Ready", RECONCILING, "Deploying revision.")
         return True, service, revision_name
 
@@ -416,6 +459,13 @@ class CloudRun:  # pylint: disable=too-many-public-methods
 
     # ---------------------------------------------------------------- rollout
     def _rollout(self, service_name, revision_name, operation_name):
+        # The controller, not the write, makes the revision the latest: a GET right after the write
+        # still shows the previous latestCreatedRevision, as on Google.
+        with self.store.lock:
+            service = self.store.services.get(service_name)
+            if service is not None:
+                service["latestCreatedRevision"] = revision_name
+                self.store.save()
         try:
             process = self._launch(revision_name)
         except RevisionFailure as failure:
@@ -578,8 +628,10 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         if failure is None:
             self._finish_operation(operation_name, snapshot)
         else:
-            self._finish_operation(operation_name, error={"code": GRPC_CODES["FAILED_PRECONDITION"],
-                                                          "message": failure})
+            # Google reports a revision that did not start as an operation error with code 13
+            # (INTERNAL), "Error code 13" in users' reports (shared/reference/real-api-findings.md).
+            self._finish_operation(operation_name, error={"code": GRPC_CODES["INTERNAL"], "message": failure},
+                                   state=snapshot)
 
     def _resolve_routes(self, service):
         """The split and the tag map the spec asks for, or an error if a target is not ready."""
@@ -723,21 +775,29 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 raise concurrent_change(short(name))
             parent = name.rsplit("/services/", 1)[0]
             service = self.store.services.pop(name)
-            service.update({"deleteTime": now(), "reconciling": False})
+            # A delete is a change of its own: a new generation, deleteTime, and expireTime 30 days on
+            # (wire contract section 6, from recorded traffic); it answers pending like every write.
+            expire = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+            service.update({"deleteTime": now(), "expireTime": expire.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                            "generation": str(int(service.get("generation", "0")) + 1), "reconciling": True})
             revisions = [r for r in self.store.revisions if r.startswith(name + "/revisions/")]
             for revision_name in revisions:
                 del self.store.revisions[revision_name]
             self.store.policies.pop(name, None)
             urls = self.store.urls.pop(name, {})
             operation = self._new_operation(parent, service)
+            pending = self._pending(operation)
             self.store.save()
-        for revision_name in revisions:
-            self.runtime.stop(revision_name)
-        self.proxy.close(("service", name))
-        for tag in urls.get("tag_ports", {}):
-            self.proxy.close(("tag", name, tag))
-        self._finish_operation(operation["name"], service)
-        return self.operation_view(operation["name"], poll=False)
+
+        def finish():
+            for revision_name in revisions:
+                self.runtime.stop(revision_name)
+            self.proxy.close(("service", name))
+            for tag in urls.get("tag_ports", {}):
+                self.proxy.close(("tag", name, tag))
+            self._finish_operation(operation["name"], dict(service, reconciling=False))
+        threading.Thread(target=finish, name=f"delete-{short(name)}", daemon=True).start()
+        return self._answer(operation, pending)
 
     # -------------------------------------------------------------- revisions
     def view_revision(self, revision, int_enums=False):
@@ -775,17 +835,31 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             parent = name.split("/services/")[0]
             view = {k: v for k, v in revision.items() if not k.startswith("_")}
             operation = self._new_operation(parent, view, REVISION_TYPE)
+            pending = self._pending(operation)
             self.store.save()
         self.runtime.stop(name)
         self._finish_operation(operation["name"], view, response_type=REVISION_TYPE)
-        return self.operation_view(operation["name"], poll=False)
+        return self._answer(operation, pending)
 
     # -------------------------------------------------------------------- IAM
-    def get_iam_policy(self, resource):
+    def get_iam_policy(self, resource, query=None):
+        """The policy; asked for at a version below 3, conditional bindings come back as IAM
+        documents it: the role renamed ``ROLE_withcond_HASH``, no condition, version 1
+        (cloud.google.com/iam/docs/policies#versions)."""
+        requested = int((query or {}).get("options.requestedPolicyVersion", ["0"])[0] or 0)
         with self.store.lock:
             self._service(resource)
-            policy = self.store.policies.get(resource)
-        return policy or {"etag": "ACAB"}
+            policy = copy.deepcopy(self.store.policies.get(resource))
+        if not policy:
+            return {"etag": "ACAB"}
+        if requested < 3 and any(b.get("condition") for b in policy.get("bindings", [])):
+            for binding in policy["bindings"]:
+                condition = binding.pop("condition", None)
+                if condition:
+                    digest = hashlib.sha256(json.dumps(condition, sort_keys=True).encode()).hexdigest()[:20]
+                    binding["role"] = f"{binding['role']}_withcond_{digest}"
+            policy["version"] = 1
+        return policy
 
     def set_iam_policy(self, resource, body):
         request = parse_pb(body, iam_policy_pb2.SetIamPolicyRequest(), "setIamPolicy")
@@ -796,6 +870,17 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             if (sent_etag and sent_etag != current.get("etag")) or self.faults.take_etag_conflict():
                 raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
                                     "read-modify-write with exponential backoff.", "ABORTED")
+            if any("_withcond_" in b.role for b in request.policy.bindings):
+                raise ApiError(400, "Policy bindings with roles of the form ROLE_withcond_HASH come from a "
+                                    "policy read at version 1; read it at version 3 to change it.")
+            if any(b.condition.expression for b in request.policy.bindings) and request.policy.version < 3:
+                raise ApiError(400, "A policy with conditional role bindings must be set with version 3.")
+            if self.faults.drs() and any("allUsers" in b.members or "allAuthenticatedUsers" in b.members
+                                         for b in request.policy.bindings):
+                # Domain Restricted Sharing, as users report Cloud Run's answer; the supported way to a
+                # public service there is Service.invokerIamDisabled.
+                raise ApiError(400, "One or more users named in the policy do not belong to a permitted "
+                                    "customer, perhaps due to an organization policy.", "FAILED_PRECONDITION")
             policy = policy_pb2.Policy()
             policy.CopyFrom(request.policy)
             policy.version = policy.version or 1

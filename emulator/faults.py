@@ -21,6 +21,8 @@ SETTINGS = {
     "latency_ms": int,       # added to every API request
     "pending_polls": int,    # each new operation answers "not done" to this many polls first
     "etag_conflict": bool,   # the next write fails with 409 ABORTED
+    "outage_ms": int,        # from now, for this long, API connections are dropped without an answer
+    "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
     "seed": int,
 }
 
@@ -35,7 +37,9 @@ class Faults:
     def reset(self):
         with self.lock:
             self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
-                             "latency_ms": 0, "pending_polls": 0, "etag_conflict": False, "seed": 0}
+                             "latency_ms": 0, "pending_polls": 0, "etag_conflict": False, "outage_ms": 0,
+                             "drs": False, "seed": 0}
+            self.outage_until = 0.0
             self.rng = random.Random(0)
 
     def configure(self, body):
@@ -47,6 +51,8 @@ class Faults:
                 self.settings[key] = SETTINGS[key](value)
             if "seed" in body:
                 self.rng = random.Random(self.settings["seed"])
+            if "outage_ms" in body:
+                self.outage_until = time.monotonic() + self.settings["outage_ms"] / 1000.0
             return dict(self.settings)
 
     def current(self):
@@ -70,6 +76,15 @@ class Faults:
         if fail:
             status = settings["error_status"]
             raise ApiError(status, MESSAGES.get(status, f"Injected error {status}."))
+
+    def in_outage(self):
+        """Whether API connections are to be dropped now: a network blip between client and API."""
+        with self.lock:
+            return time.monotonic() < self.outage_until
+
+    def drs(self):
+        with self.lock:
+            return self.settings["drs"]
 
     def take_etag_conflict(self):
         with self.lock:

@@ -4,6 +4,7 @@ import collections
 import http.server
 import json
 import re
+import socket
 import socketserver
 import threading
 import traceback
@@ -41,7 +42,7 @@ def _routes(run, secrets, builds, storage, headers):
         ("GET", rf"^/v2/{S}$", "GetService", False, lambda g, q, b, i: run.get_service(service(g), i)),
         ("PATCH", rf"^/v2/{S}$", "UpdateService", True, lambda g, q, b, i: run.update_service(service(g), q, b)),
         ("DELETE", rf"^/v2/{S}$", "DeleteService", True, lambda g, q, b, i: run.delete_service(service(g), q)),
-        ("GET", rf"^/v2/{S}:getIamPolicy$", "GetIamPolicy", False, lambda g, q, b, i: run.get_iam_policy(service(g))),
+        ("GET", rf"^/v2/{S}:getIamPolicy$", "GetIamPolicy", False, lambda g, q, b, i: run.get_iam_policy(service(g), q)),
         ("POST", rf"^/v2/{S}:setIamPolicy$", "SetIamPolicy", True,
          lambda g, q, b, i: run.set_iam_policy(service(g), b)),
         ("POST", rf"^/v2/{S}:testIamPermissions$", "TestIamPermissions", False,
@@ -233,6 +234,11 @@ def make_server(host, port, api, verbose=False):
         protocol_version = "HTTP/1.1"
 
         def _serve(self):
+            if api.faults.in_outage() and not self.path.startswith("/_emulator/"):
+                # A dropped connection, as in a network blip: the client sees it reset, with no answer.
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             try:

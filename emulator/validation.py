@@ -27,9 +27,16 @@ MEMORY_UNITS = {
 }
 MI = 2**20
 GI = 2**30
-# Per whole CPU: (min memory, max memory) -- Cloud Run's documented ranges.
+# Cloud Run docs, "Configure CPU limits for services" (cloud.google.com/run/docs/configuring/services/cpu),
+# its vCPU and memory table: memory allowed per whole vCPU, (min, max).
 MEMORY_RANGE_BY_CPU = {1: (128 * MI, 4 * GI), 2: (128 * MI, 8 * GI), 4: (2 * GI, 16 * GI),
                        6: (4 * GI, 24 * GI), 8: (4 * GI, 32 * GI)}
+# The same page, below 1 vCPU: "A minimum of 0.5 vCPU is needed to set a memory limit greater than
+# 512MiB. A minimum of 1 vCPU is needed to set a memory limit greater than 1GiB."
+HALF_CPU = Decimal("0.5")
+# "Configure memory limits": at least 128 MiB; 512 MiB with the second generation environment.
+GEN2_MIN_MEMORY = 512 * MI
+GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
 LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
 REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 
@@ -85,19 +92,23 @@ def _check_keys(mapping, path):
 
 def _check_resources(container, path, template):
     found = []
-    limits = (container.get("resources") or {}).get("limits") or {}
+    resources = container.get("resources") or {}
+    limits = resources.get("limits") or {}
     cpu = None
     if "cpu" in limits:
         cpu = parse_cpu(limits["cpu"])
+        # "any value between 0.08 and 1, in increments of 0.001. Values greater than 1 must be integer
+        # values"; the table lists 1, 2, 4, 6 and 8; "The maximum amount of vCPU you can configure is 8".
         valid = cpu is not None and (
             (Decimal("0.08") <= cpu <= 1 and cpu == cpu.quantize(Decimal("0.001")))
-            or cpu in (1, 2, 4, 6, 8))
+            or cpu in MEMORY_RANGE_BY_CPU)
         if not valid:
             found.append((f"{path}.resources.limits.cpu",
                           f"Invalid value specified for cpu: '{limits['cpu']}'. Use a value between 0.08 and 1 "
                           "in steps of 0.001 (e.g. 0.5 or 500m), or 1, 2, 4, 6 or 8."))
             cpu = None
     effective_cpu = cpu if cpu is not None else Decimal(1)
+    gen2 = template.get("executionEnvironment") == GEN2
     if "memory" in limits:
         memory = parse_memory(limits["memory"])
         if memory is None:
@@ -105,25 +116,35 @@ def _check_resources(container, path, template):
                           f"Invalid value specified for container memory: '{limits['memory']}'. "
                           "Use a quantity such as 512Mi, 1Gi or 2Gi (units Ki, Mi, Gi, or K, M, G)."))
         else:
-            gen2 = template.get("executionEnvironment") == "EXECUTION_ENVIRONMENT_GEN2"
             if effective_cpu < 1:
-                low, high = 128 * MI, (512 * MI if effective_cpu < Decimal("0.5") else GI)
+                low, high = 128 * MI, (512 * MI if effective_cpu < HALF_CPU else GI)
                 label = f"{effective_cpu.normalize()} CPU"
             else:
                 low, high = MEMORY_RANGE_BY_CPU.get(int(effective_cpu), (128 * MI, 32 * GI))
                 label = f"{int(effective_cpu)}.0 CPU"
             if gen2:
-                low = max(low, 512 * MI)
+                low = max(low, GEN2_MIN_MEMORY)
             if not low <= memory <= high:
                 env_text = " with gen2 execution environment" if gen2 else ""
                 found.append((f"{path}.resources.limits.memory",
                               f"Invalid value specified for container memory{env_text}. For {label}, memory must "
                               f"be between {_format_bytes(low)} and {_format_bytes(high)} inclusive."))
     if cpu is not None and cpu < 1:
+        # Below 1 vCPU: "Maximum concurrency must be set to 1", "request-based billing" (cpuIdle,
+        # which is false when resources are sent without it: proto doc of ResourceRequirements.cpu_idle),
+        # and "You must use the first generation execution environment".
         concurrency = template.get("maxInstanceRequestConcurrency") or 0
         if concurrency > 1:
             found.append((f"{path}.resources.limits.cpu",
                           "Invalid value specified for cpu. Total cpu < 1 is not supported with concurrency > 1."))
+        if not resources.get("cpuIdle"):
+            found.append((f"{path}.resources.limits.cpu",
+                          "Invalid value specified for cpu. Total cpu < 1 is not supported with cpu always "
+                          "allocated (unthrottled); CPU must be allocated only during request processing."))
+        if gen2:
+            found.append((f"{path}.resources.limits.cpu",
+                          "Invalid value specified for cpu. Total cpu < 1 is not supported with gen2 execution "
+                          "environment."))
     return found
 
 

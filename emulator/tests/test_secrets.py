@@ -57,7 +57,7 @@ def test_revision_reads_its_secret_when_it_starts(secrets, services, service_id)
 
 
 def test_missing_secret_fails_the_revision(services, service_id):
-    with pytest.raises(exceptions.FailedPrecondition) as err:
+    with pytest.raises(exceptions.InternalServerError) as err:
         services.create_service(parent=PARENT, service=_service_with_secret("never-created"),
                                 service_id=service_id).result(timeout=60)
     assert "Secret 'never-created' version 'latest' for APP_TOKEN was not found" in err.value.message

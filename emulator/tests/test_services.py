@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+import requests
 from google.api_core import exceptions
 from google.cloud import run_v2
 from google.iam.v1 import iam_policy_pb2, policy_pb2
@@ -55,7 +56,11 @@ def test_create_becomes_ready_with_server_defaults(services, revisions, service_
     assert template.scaling.max_instance_count == 100
     container = template.containers[0]
     assert dict(container.resources.limits) == {"cpu": "1000m", "memory": "512Mi"}
-    assert container.resources.cpu_idle and container.resources.startup_cpu_boost
+    assert container.resources.cpu_idle
+    # Real GETs report neither unless they were set (wire contract section 6).
+    assert not container.resources.startup_cpu_boost and "startupCpuBoost" not in json.dumps(
+        run_v2.Service.to_dict(got))
+    assert not template.execution_environment
     assert container.ports[0].container_port == 8080 and container.ports[0].name == "http1"
     assert container.startup_probe.tcp_socket.port == 8080
     assert got.ingress == run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL
@@ -168,6 +173,7 @@ def test_enums_as_strings_and_integers(emulator, services, service_id):
                                      data=body, method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         operation = json.loads(response.read())
+    operation = wait_done(emulator, operation)
     assert operation["response"]["@type"] == "type.googleapis.com/google.cloud.run.v2.Service"
     got = services.get_service(name=f"{PARENT}/services/{service_id}")
     assert got.ingress == run_v2.IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY
@@ -175,7 +181,7 @@ def test_enums_as_strings_and_integers(emulator, services, service_id):
 
 def test_unregistered_image_fails_the_revision(services, service_id):
     image = "europe-west1-docker.pkg.dev/demo-project/apps/nobody-built-this:v9"
-    with pytest.raises(exceptions.FailedPrecondition) as err:
+    with pytest.raises(exceptions.InternalServerError) as err:
         create(services, service_id, echo_service(image=image))
     assert f"Image '{image}' not found." in err.value.message
 
@@ -186,7 +192,7 @@ def test_crashing_app_fails_with_its_log_and_old_revision_keeps_serving(services
     make_public(services, good.name)
     broken = echo_service({"REQUIRED_ENV": "MONGODB_URL"})
     broken.name = good.name
-    with pytest.raises(exceptions.FailedPrecondition) as err:
+    with pytest.raises(exceptions.InternalServerError) as err:
         services.update_service(service=broken).result(timeout=60)
     message = err.value.message
     assert "failed to start and listen on the port defined provided by the PORT=8080" in message
@@ -313,10 +319,15 @@ def test_fault_etag_conflict_on_next_write(emulator, services, service_id):
 
 def test_delete_with_stale_etag_is_refused(services, service_id):
     service = create(services, service_id)
-    with pytest.raises(exceptions.PreconditionFailed):
+    with pytest.raises(exceptions.Conflict) as err:  # ABORTED, as AIP-154 asks of an etag mismatch
         services.delete_service(request={"name": service.name, "etag": '"not-the-etag"'})
+    assert "does not match the current etag" in err.value.message
     deleted = services.delete_service(request={"name": service.name, "etag": service.etag}).result(timeout=30)
     assert deleted.name == service.name
+    # A delete is a new generation, with deleteTime and expireTime 30 days on.
+    assert deleted.generation == service.generation + 1
+    assert deleted.delete_time and deleted.expire_time
+    assert 29 <= (deleted.expire_time - deleted.delete_time).days <= 30
     with pytest.raises(exceptions.NotFound) as err:
         services.get_service(name=service.name)
     assert f'service "{service.name}" not found' in err.value.message
@@ -376,3 +387,131 @@ def _alive(pid):
         return False
     with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
         return handle.read().split()[2] != "Z"
+
+
+# --------------------------------------------------------- real Cloud Run semantics (raw HTTP)
+def call(emulator, method, path, body=None):
+    """One raw API request, as the REST client sends it; (HTTP status, JSON answer)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{emulator.endpoint}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def wait_done(emulator, operation, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not operation.get("done"):
+        assert time.monotonic() < deadline, operation
+        time.sleep(0.1)
+        operation = call(emulator, "GET", f"/v2/{operation['name']}")[1]
+    return operation
+
+
+def test_every_write_first_answers_a_pending_operation_in_the_real_shapes(emulator, service_id):
+    name = f"{PARENT}/services/{service_id}"
+    template = {"containers": [{"image": ECHO_IMAGE, "env": [{"name": "APP_N", "value": "1"}]}]}
+    status, created = call(emulator, "POST", f"/v2/{PARENT}/services?serviceId={service_id}", {"template": template})
+    assert status == 200 and "done" not in created and "response" not in created
+    pending = created["metadata"]
+    assert pending["@type"] == "type.googleapis.com/google.cloud.run.v2.Service"
+    assert pending["terminalCondition"] == {"state": "CONDITION_PENDING"}  # no type yet
+    for absent in ("latestCreatedRevision", "uri", "ingress"):
+        assert absent not in pending
+    assert "reconciling" not in json.dumps(wait_done(emulator, created))  # proto3 JSON leaves false out
+    first = wait_done(emulator, created)["metadata"]
+    assert first["latestCreatedRevision"] == first["latestReadyRevision"]  # refreshed to the final state
+    assert first["terminalCondition"]["type"] == "Ready"
+
+    template["containers"][0]["env"][0]["value"] = "2"
+    status, updated = call(emulator, "PATCH", f"/v2/{name}", {"template": template})
+    assert status == 200 and "done" not in updated
+    assert updated["metadata"]["latestCreatedRevision"] == first["latestCreatedRevision"]  # still the old one
+    assert updated["metadata"]["generation"] == "2"
+    final = wait_done(emulator, updated)
+    assert final["response"]["latestCreatedRevision"] != first["latestCreatedRevision"]
+    assert final["metadata"]["latestCreatedRevision"] == final["response"]["latestCreatedRevision"]
+
+    status, deleted = call(emulator, "DELETE", f"/v2/{name}")
+    assert status == 200 and "done" not in deleted
+    gone = wait_done(emulator, deleted)["response"]
+    assert gone["generation"] == "3" and gone["deleteTime"] and gone["expireTime"]
+
+
+def test_revision_name_is_part_of_the_template(services, revisions, service_id):
+    """terraform-provider-google 13410 and google-cloud-python 11870 / 14259, as the emulator plays them."""
+    custom = f"{service_id}-custom"
+    service = create(services, service_id, echo_service({"APP_N": "1"}, revision=custom))
+    assert service.latest_created_revision.endswith(f"/revisions/{custom}")
+    assert service.template.revision == custom
+
+    # The same template, the revision name echoed as read, and a traffic change: no new revision.
+    service.traffic = [run_v2.TrafficTarget(type_=2, revision=custom, percent=100)]
+    moved = services.update_service(service=service).result(timeout=60)
+    assert moved.latest_created_revision == service.latest_created_revision
+    assert moved.generation == service.generation + 1
+
+    # The same template with the name cleared: a change, so a new, server-named revision.
+    cleared = run_v2.Service(moved)
+    cleared.template.revision = ""
+    cleared.traffic = [run_v2.TrafficTarget(type_=1, percent=100)]
+    after = services.update_service(service=cleared).result(timeout=60)
+    assert after.latest_created_revision.rsplit("/", 1)[-1].startswith(f"{service_id}-00003-")
+    assert len(list(revisions.list_revisions(parent=service.name))) == 2
+
+    # A template that differs, under the existing name: 409, and nothing is stored.
+    clash = echo_service({"APP_N": "2"}, revision=custom)
+    clash.name = service.name
+    with pytest.raises(exceptions.Conflict) as err:
+        services.update_service(service=clash)
+    assert f"Revision named '{custom}' with different configuration already exists." in err.value.message
+    assert services.get_service(name=service.name).generation == after.generation
+
+
+def test_an_update_with_a_stale_etag_is_aborted(services, service_id):
+    service = create(services, service_id)
+    update = echo_service({"APP_X": "1"})
+    update.name, update.etag = service.name, service.etag
+    other = echo_service({"APP_X": "other writer"})
+    other.name = service.name
+    services.update_service(service=other).result(timeout=60)  # a second writer in between
+    with pytest.raises(exceptions.Conflict) as err:
+        services.update_service(service=update)
+    assert "does not match the current etag" in err.value.message
+
+
+def test_fault_outage_drops_connections_for_a_while(emulator, services, service_id):
+    service = create(services, service_id)
+    emulator.admin("faults", {"outage_ms": 700})
+    try:
+        with pytest.raises(requests.exceptions.ConnectionError):
+            services.get_service(name=service.name, retry=None)
+        time.sleep(0.8)
+        assert services.get_service(name=service.name, retry=None).name == service.name
+    finally:
+        emulator.admin("faults", method="DELETE")
+
+
+def test_iam_policy_versions_and_domain_restricted_sharing(emulator, services, service_id):
+    service = create(services, service_id)
+    conditional = policy_pb2.Binding(role="roles/run.invoker", members=["user:a@example.com"])
+    conditional.condition.expression = 'request.time < timestamp("2030-01-01T00:00:00Z")'
+    policy = policy_pb2.Policy(version=3, bindings=[conditional])
+    services.set_iam_policy(request={"resource": service.name, "policy": policy})
+    old_view = services.get_iam_policy(request={"resource": service.name})
+    assert old_view.version == 1 and old_view.bindings[0].role.startswith("roles/run.invoker_withcond_")
+    with pytest.raises(exceptions.BadRequest):  # writing back what version 1 showed loses the condition
+        services.set_iam_policy(request={"resource": service.name, "policy": old_view})
+    current = services.get_iam_policy(request={"resource": service.name, "options": {"requested_policy_version": 3}})
+    assert current.version == 3 and current.bindings[0].condition.expression
+    emulator.admin("faults", {"drs": True})
+    try:
+        current.bindings.append(policy_pb2.Binding(role="roles/run.invoker", members=["allUsers"]))
+        with pytest.raises(exceptions.BadRequest) as err:
+            services.set_iam_policy(request={"resource": service.name, "policy": current})
+        assert "do not belong to a permitted customer" in err.value.message
+    finally:
+        emulator.admin("faults", method="DELETE")

@@ -1,5 +1,7 @@
 """Pure logic of the emulator: quantities, Dockerfile reading, command rules, traffic picking."""
 
+import json
+import os
 from decimal import Decimal
 
 import pytest
@@ -24,14 +26,23 @@ def test_parse_memory(text, size):
     assert validation.parse_memory(text) == size
 
 
-@pytest.mark.parametrize("cpu, memory, ok", [
-    ("1", "4Gi", True), ("1", "8Gi", False), ("2", "8Gi", True), ("4", "1Gi", False),
-    ("0.5", "1Gi", True), ("0.25", "1Gi", False), ("1.5", "1Gi", False), ("8", "32Gi", True),
-])
-def test_cpu_memory_combinations(cpu, memory, ok):
-    container = {"image": "gcr.io/p/i", "resources": {"limits": {"cpu": cpu, "memory": memory}}}
-    template = {"containers": [container], "maxInstanceRequestConcurrency": 1}
-    assert (validation.check_template(template, "svc") == []) is ok
+CPU_MEMORY_CASES = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "cases", "cpu_memory.json")
+with open(CPU_MEMORY_CASES, encoding="utf-8") as _handle:
+    CASES = json.load(_handle)["cases"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items() if k != "names"))
+def test_cpu_memory_rules_of_the_docs(case):
+    """The docs' cases (tests/cases/cpu_memory.json) against the emulator's own table."""
+    resources = {"limits": {"cpu": case["cpu"], "memory": case["memory"]}}
+    if "cpu_idle" in case:
+        resources["cpuIdle"] = case["cpu_idle"]
+    template = {"containers": [{"image": "gcr.io/p/i", "resources": resources}]}
+    if "concurrency" in case:
+        template["maxInstanceRequestConcurrency"] = case["concurrency"]
+    if "execution_environment" in case:
+        template["executionEnvironment"] = f"EXECUTION_ENVIRONMENT_{case['execution_environment'].upper()}"
+    assert (validation.check_template(template, "svc") == []) is case["ok"]
 
 
 def test_reserved_env_names_are_all_named():
