@@ -329,6 +329,12 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             current = self.store.services.get(name)
             if current is None and not allow_missing:
                 raise not_found(f'service "{name}" not found')
+            if current is not None and self.faults.take_second_writer():
+                # Someone else's write lands between this client's read and its write.
+                current.setdefault("labels", {})["written-by"] = "another-writer"
+                current.update({"generation": str(int(current["generation"]) + 1), "etag": self._new_etag(),
+                                "updateTime": now()})
+                self.store.save()
             if current is not None and spec.get("etag") and spec["etag"] != current.get("etag"):
                 raise stale_etag(spec["etag"], service_id)
             if current is not None and mask:

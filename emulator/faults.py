@@ -22,6 +22,7 @@ SETTINGS = {
     "pending_polls": int,    # each new operation answers "not done" to this many polls first
     "etag_conflict": bool,   # the next write fails with 409 ABORTED
     "outage_ms": int,        # from now, for this long, API connections are dropped without an answer
+    "second_writer": bool,   # just before the next service update, another writer changes the service
     "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
     "seed": int,
 }
@@ -38,7 +39,7 @@ class Faults:
         with self.lock:
             self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
                              "latency_ms": 0, "pending_polls": 0, "etag_conflict": False, "outage_ms": 0,
-                             "drs": False, "seed": 0}
+                             "drs": False, "second_writer": False, "seed": 0}
             self.outage_until = 0.0
             self.rng = random.Random(0)
 
@@ -85,6 +86,12 @@ class Faults:
     def drs(self):
         with self.lock:
             return self.settings["drs"]
+
+    def take_second_writer(self):
+        with self.lock:
+            hit = self.settings["second_writer"]
+            self.settings["second_writer"] = False
+            return hit
 
     def take_etag_conflict(self):
         with self.lock:

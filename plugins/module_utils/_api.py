@@ -4,9 +4,10 @@
 
 """PRIVATE to nadle.cloudrun: each Cloud Run API call as a small function.
 
-Every call retries transient errors (429, 500, 502, 503, 504) with google.api_core's
-exponential backoff with full jitter, capped per sleep and by an overall deadline, and
-translates any API error into one CloudRunError carrying the API's own message.
+Every call retries transient errors (429, 500, 502, 503, 504, and a connection that was
+refused or reset) with google.api_core's exponential backoff with full jitter, capped per
+sleep and by an overall deadline, and translates any API error into one CloudRunError
+carrying the API's own message and status (``api_status``, ``api_reason``).
 "Not found" is an answer (None), not an error, where the caller asks for that.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 
@@ -21,9 +23,11 @@ try:
     import google.auth.exceptions
     import requests
     from google.api_core import exceptions as gexc
+    from google.api_core import operation as goperation
     from google.api_core import retry as gretry
     from google.api_core.future import polling as gpolling
     from google.iam.v1 import policy_pb2
+    from google.protobuf import duration_pb2
 except ImportError:  # reported by CloudRunModule
     pass
 
@@ -33,9 +37,36 @@ TRANSIENT = ("TooManyRequests", "InternalServerError", "BadGateway", "ServiceUna
 _RAISE = object()
 
 
+IAM_POLICY_VERSION = 3  # asked for and written: version 1 shows conditional bindings under renamed roles
+WAIT_CHUNK = 20  # seconds the server may hold one operations:wait call
+
+
 def transient(exc):
-    """Retry only what can succeed on a second try: throttling and server-side failures."""
+    """Retry only what can succeed on a second try: throttling, server-side failures, and a connection
+    that was refused, reset or dropped (a network blip). A read timeout is not among them: the
+    server may have acted on the request."""
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
     return type(exc).__name__ in TRANSIENT and isinstance(exc, gexc.GoogleAPICallError)
+
+
+def status_name(exc):
+    """The API's status name (``ABORTED``, ``ALREADY_EXISTS``, ...) of an HTTP error, when it gave one."""
+    try:
+        return exc.response.json()["error"]["status"]
+    except (AttributeError, ValueError, KeyError, TypeError):
+        return None
+
+
+def conflict(error):
+    """Whether a CloudRunError is a concurrent change (409 ABORTED, an etag that no longer matches):
+    the cure is to read again, plan again and write again (AIP-154)."""
+    return error.details.get("api_status") == 409 and error.details.get("api_reason") == "ABORTED"
+
+
+def backoff(attempt):
+    """Seconds to sleep before attempt ``attempt`` + 1 of a read-plan-write loop: 0.5, 1, 2."""
+    time.sleep(0.5 * 2 ** attempt)
 
 
 def api_retry(deadline=120.0):
@@ -76,9 +107,9 @@ def api_call(action, not_found=_RAISE):
             except gexc.NotFound as exc:
                 if not_found is not _RAISE:
                     return not_found
-                raise CloudRunError(describe(what, exc), api_status=exc.code) from exc
+                raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except gexc.GoogleAPICallError as exc:
-                raise CloudRunError(describe(what, exc), api_status=exc.code) from exc
+                raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except (gexc.RetryError, requests.RequestException) as exc:
                 raise CloudRunError(describe(what, exc)) from exc
         return wrapper
@@ -128,11 +159,16 @@ def get_revision(client, name):
 
 @api_call("read the IAM policy of {resource}")
 def get_iam_policy(client, resource):
-    return client.get_iam_policy(request={"resource": resource}, retry=api_retry())
+    # Version 3, or conditional bindings come back as "ROLE_withcond_HASH" without their condition
+    # and cannot be written back safely (cloud.google.com/iam/docs/policies#versions).
+    return client.get_iam_policy(request={"resource": resource,
+                                          "options": {"requested_policy_version": IAM_POLICY_VERSION}},
+                                 retry=api_retry())
 
 
 @api_call("write the IAM policy of {resource}")
 def set_iam_policy(client, resource, policy):
+    policy.version = IAM_POLICY_VERSION
     return client.set_iam_policy(request={"resource": resource, "policy": policy}, retry=api_retry())
 
 
@@ -140,13 +176,33 @@ def new_binding(role, members):
     return policy_pb2.Binding(role=role, members=members)
 
 
-def wait(operation, timeout, action):
-    """Wait for a long-running operation, polling with backoff, for at most ``timeout`` seconds.
+def _blocking(operation, client, result_type):
+    """The same operation, refreshed with ``operations:wait`` instead of a GET.
 
-    Returns the result; a failed operation raises CloudRunError with the API's message
-    (for a revision that did not start: Cloud Run's condition message).
+    Every Cloud Run write answers with a pending operation (13 of 13 in recorded traffic). The
+    server holds a wait call until the operation is done, or up to WAIT_CHUNK seconds, so a rollout
+    is noticed when it ends rather than at the next poll of a backoff schedule.
     """
-    polling = gpolling.DEFAULT_POLLING.with_delay(initial=0.3, maximum=5.0, multiplier=1.5).with_timeout(timeout)
+    name = operation.operation.name
+
+    def refresh(retry=None):
+        request = {"name": name, "timeout": duration_pb2.Duration(seconds=WAIT_CHUNK)}
+        return client.wait_operation(request=request, retry=retry or api_retry(), timeout=WAIT_CHUNK + 30)
+
+    return goperation.Operation(operation.operation, refresh, lambda: None, result_type,
+                                metadata_type=result_type)
+
+
+def wait(operation, timeout, action, client=None, result_type=None):
+    """Wait for a long-running operation for at most ``timeout`` seconds.
+
+    With ``client`` (a Cloud Run client) and ``result_type``, through ``operations:wait``; else by
+    polling with backoff. Returns the result; a failed operation raises CloudRunError with the API's
+    message (for a revision that did not start: Cloud Run's condition message).
+    """
+    if client is not None:
+        operation = _blocking(operation, client, result_type)
+    polling = gpolling.DEFAULT_POLLING.with_delay(initial=0.2, maximum=5.0, multiplier=1.5).with_timeout(timeout)
     try:
         return operation.result(timeout=timeout, retry=api_retry(), polling=polling)
     except gexc.GoogleAPICallError as exc:

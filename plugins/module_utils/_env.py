@@ -18,10 +18,10 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, read_env_files
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    require_service, service_result, wait_for_rollout,
+    read_plan_write, require_service, service_result, wait_for_rollout,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    build_service, check_env, env_from_api, env_value, ingress_container,
+    check_env, env_from_api, env_value, ingress_container, request_body,
 )
 
 try:
@@ -131,17 +131,29 @@ def ensure_env(crm):
     written, refs = ensure_secrets(crm.client("secrets"), crm.project, service_id, secret_values,
                                    params["secret_version"] == "pinned", crm.check_mode)
     desired.update(refs)
-    changes = key_changes(current_env, desired)
+
+    def plan_for(service):
+        if service is None:
+            raise CloudRunError(f"Service '{service_id}' was deleted while this task ran ({full_name}).")
+        now = env_from_api((ingress_container(service.get("template") or {}) or {}).get("env"))
+        changes = key_changes(now, desired)
+        body = None
+        if any(changes.values()) and not crm.check_mode:
+            image = _pinned_image(crm, (ingress_container(service.get("template") or {}) or {}).get("image"))
+            body = request_body(service, {"env": desired, "image": image}, service_id, makes_revision=True)
+        return {"env": now, "changes": changes, "spec": body}
+
+    def write(service, planned):
+        operation = api.update_service(services, name=full_name,
+                                       service=run_v2.Service.from_json(json.dumps(planned["spec"])))
+        return wait_for_rollout(crm, services, operation, service, planned["spec"]["template"]["revision"])
+
+    service, planned, rolled_out = read_plan_write(services, full_name, plan_for, write, current)
+    current_env, changes = planned["env"], planned["changes"]
     changed = any(changes.values())
+    final, revision = rolled_out if rolled_out else (service, None)
     result = {"changed": changed or bool(written), "env_keys": sorted(desired), "changed_keys": changes,
-              "secrets_written": written, "revision": None}
-    final = current
-    if changed and not crm.check_mode:
-        body = build_service(current, {"env": desired, "image": _pinned_image(crm, container.get("image"))},
-                             service_id)
-        operation = api.update_service(services, name=full_name, service=run_v2.Service.from_json(json.dumps(body)))
-        final, result["revision"] = wait_for_rollout(crm, services, operation, current)
-    result["service"] = redact_service(service_result(final))
+              "secrets_written": written, "revision": revision, "service": redact_service(service_result(final))}
     if crm.diff_mode and changed:
         result["diff"] = redacted_diff(current_env, desired)
     return result

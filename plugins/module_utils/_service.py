@@ -11,16 +11,16 @@ is the read side shared with cloudrun_service_info.
 from __future__ import annotations
 
 import json
-import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    MANAGED_OPTIONS, TEMPLATE_OPTIONS, build_service, changed_options, desired_state, diff, env_from_api, env_value,
-    ingress_container, named_revision, observed_state, short, snake_keys, tag_on_latest, traffic_with_new_revision,
-    validate,
+    EXECUTION_ENVIRONMENTS, MANAGED_OPTIONS, TEMPLATE_OPTIONS, changed_options, desired_state, diff, env_from_api,
+    env_value, ingress_container, observed_state, request_body, short, snake_keys, tag_on_latest,
+    traffic_with_new_revision, validate,
 )
+from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 
 try:
     from google.cloud import run_v2
@@ -31,6 +31,7 @@ INVOKER = "roles/run.invoker"
 ALL_USERS = "allUsers"
 SUCCEEDED = "CONDITION_SUCCEEDED"
 IAM_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
 
 
 def to_dict(message):
@@ -158,7 +159,7 @@ def ensure_invoker(services, name, public, check_mode):
         except CloudRunError as exc:
             if exc.details.get("api_status") != 409 or attempt == IAM_ATTEMPTS - 1:
                 raise
-            time.sleep(0.5 * 2 ** attempt)
+            api.backoff(attempt)
     raise CloudRunError(f"Could not update the IAM policy of {name}.")  # not reached
 
 
@@ -208,105 +209,214 @@ def _failure(crm, services, full_name, error, created):
                          failed_revision=failed, log_lines=log_lines)
 
 
-def wait_for_rollout(crm, services, operation, current):
-    """Wait for a write (when ``wait``); returns (service dict, the new revision's result or None)."""
+def wait_for_rollout(crm, services, operation, current, new_revision=None):
+    """Wait for a write (when ``wait``); returns (service dict, the new revision's result or None).
+
+    ``new_revision`` is the name the write gave the revision it makes. The module names every
+    revision it makes, so it can say which one even with ``wait: false``, when Cloud Run has not
+    made it yet (a GET right after a write still shows the previous ``latestCreatedRevision``).
+    """
     service_id = crm.params["name"]
     full_name = f"{crm.parent}/services/{service_id}"
     if crm.params["wait"]:
         try:
-            final = to_dict(api.wait(operation, crm.params["wait_timeout"], f"deploy service {service_id}"))
+            final = to_dict(api.wait(operation, crm.params["wait_timeout"], f"deploy service {service_id}",
+                                     client=services, result_type=run_v2.Service))
         except CloudRunError as exc:
             raise _failure(crm, services, full_name, exc, created=current is None) from exc
     else:
         final = to_dict(api.get_service(services, name=full_name))
-    created_revision = final.get("latestCreatedRevision")
-    if not created_revision or created_revision == (current or {}).get("latestCreatedRevision"):
+    if not new_revision:
         return final, None
-    found = api.get_revision(crm.client("revisions"), name=created_revision)
-    return final, (revision_result(to_dict(found)) if found else None)
+    found = api.get_revision(crm.client("revisions"), name=f"{full_name}/revisions/{new_revision}")
+    if found is None:  # not made yet: wait is false
+        return final, {"name": new_revision, "resource_name": f"{full_name}/revisions/{new_revision}",
+                       "create_time": None, "ready": False, "image": None, "conditions": [], "log_uri": None}
+    return final, revision_result(to_dict(found))
 
 
-def _with_secrets(crm, desired, current):
-    """Put the ``secrets`` option into the desired env as Secret Manager references.
-
-    With ``env`` set the env is compared whole; without it, the secret keys are merged into
-    the service's current env. Returns the keys whose secret got a new version.
-    """
+def _secret_refs(crm):
+    """Write the ``secrets`` option to Secret Manager, once. Returns (keys written, {key: reference})."""
     secrets = {k: env_value(v) for k, v in (crm.params.get("secrets") or {}).items()}
     if not secrets:
-        return []
-    written, refs = ensure_secrets(crm.client("secrets"), crm.project, crm.params["name"], secrets,
-                                   crm.params["secret_version"] == "pinned", crm.check_mode)
+        return [], {}
+    return ensure_secrets(crm.client("secrets"), crm.project, crm.params["name"], secrets,
+                          crm.params["secret_version"] == "pinned", crm.check_mode)
+
+
+def _with_secret_refs(desired, current, refs):
+    """Put Secret Manager references into the desired env.
+
+    With ``env`` set the env is compared whole; without it, the secret keys are merged into the
+    service's current env.
+    """
+    if not refs:
+        return
     if "env" not in desired:
         container = ingress_container((current or {}).get("template") or {}) or {}
         desired["env"] = env_from_api(container.get("env"))
     desired["env"].update(refs)
-    return written
+
+
+def _check_resources(spec, desired, current, service_id):
+    """Cloud Run's CPU and memory rules on the template this write would leave, before it is sent.
+
+    The options alone were checked before any request; this catches the rules broken together
+    with a value the service already has (cpu 0.5 set now, concurrency 80 from before).
+    """
+    template = spec.get("template") or {}
+    container = ingress_container(template) or {}
+    resources = container.get("resources") or {}
+    limits = resources.get("limits") or {}
+    environments = {v: k for k, v in EXECUTION_ENVIRONMENTS.items()}
+    settings = {
+        "cpu": limits.get("cpu", "1"), "memory": limits.get("memory", "512Mi"),
+        "concurrency": template.get("maxInstanceRequestConcurrency"),
+        # Sent without cpuIdle, resources mean CPU always allocated (ResourceRequirements.cpu_idle).
+        "cpu_idle": bool(resources.get("cpuIdle")) if resources else None,
+        "execution_environment": environments.get(template.get("executionEnvironment")),
+    }
+    source = "the service's value" if current else "Cloud Run's default"
+    problems = resource_problems(settings, {o: source for o in settings if o not in desired})
+    if problems:
+        raise CloudRunError(f"Invalid options for service '{service_id}' (nothing was written):\n- "
+                            + "\n- ".join(problems))
+
+
+def _plan(crm, current, desired):
+    """What to write, or nothing: {observed, changes, spec (the request body), new_revision}."""
+    params = crm.params
+    service_id = params["name"]
+    if current is None:
+        if "image" not in desired:
+            raise CloudRunError(f"image is required to create service '{service_id}': "
+                                f"{crm.parent}/services/{service_id} does not exist.")
+        observed, changes = None, [o for o in MANAGED_OPTIONS if o in desired]
+    else:
+        observed = observed_state(current, service_id)
+        changes = changed_options(desired, observed)
+        _check_suffix_reuse(desired, changes, observed, service_id)
+    tag, no_traffic = params.get("tag"), params.get("no_traffic")
+    makes_revision = current is None or any(o in TEMPLATE_OPTIONS for o in changes)
+    if tag and current is not None and not makes_revision and not tag_on_latest(current, tag):
+        changes.append("tag")
+    plan = {"observed": observed, "changes": changes, "spec": None, "new_revision": None}
+    if not changes:
+        return plan
+    spec = request_body(current, desired, service_id, makes_revision)
+    if makes_revision:
+        _check_resources(spec, desired, current, service_id)
+        plan["new_revision"] = spec["template"]["revision"]
+    if (tag or no_traffic) and (makes_revision or "tag" in changes):
+        # The write names the new revision, so its traffic target can point at it.
+        target = plan["new_revision"] or short(current.get("latestCreatedRevision"))
+        spec["traffic"] = traffic_with_new_revision(current, target, tag, no_traffic and makes_revision)
+    plan["spec"] = spec
+    return plan
+
+
+def _write(crm, services, current, plan):
+    """Send the planned write (validateOnly in check mode); returns (service dict, revision result)."""
+    full_name = f"{crm.parent}/services/{crm.params['name']}"
+    body = run_v2.Service.from_json(json.dumps(plan["spec"]))
+    if crm.check_mode:
+        # validateOnly gives the server's verdict on the request, and writes nothing.
+        if current is None:
+            api.create_service(services, parent=crm.parent, service_id=crm.params["name"], service=body,
+                               validate_only=True)
+        else:
+            api.update_service(services, name=full_name, service=body, validate_only=True)
+        return dict(current or {"name": full_name}, **to_dict(body)), None
+    if current is None:
+        operation = api.create_service(services, parent=crm.parent, service_id=crm.params["name"], service=body)
+    else:
+        operation = api.update_service(services, name=full_name, service=body)
+    return wait_for_rollout(crm, services, operation, current, plan["new_revision"])
+
+
+def read_plan_write(services, full_name, plan_for, write, first_read=None):
+    """Read the service, ``plan_for(current)``, ``write(current, plan)``; again if someone changed it meanwhile.
+
+    A plan is a dict whose ``spec`` is the request body, or None when there is nothing to write.
+
+    Every write carries the etag of its read, so a change made between the read and the write is
+    refused (409 ABORTED), never overwritten: read again, plan again, at most WRITE_ATTEMPTS times
+    with backoff. A create that finds the service made meanwhile (409) is planned again as an update.
+    ``first_read`` is a read the caller already made, used for the first attempt.
+    Returns (current as last read, plan, what ``write`` returned, or None when nothing was written).
+    """
+    for attempt in range(WRITE_ATTEMPTS):
+        if attempt == 0 and first_read is not None:
+            current = first_read
+        else:
+            found = api.get_service(services, name=full_name)
+            current = to_dict(found) if found else None
+        plan = plan_for(current)
+        if plan["spec"] is None:
+            return current, plan, None
+        try:
+            return current, plan, write(current, plan)
+        except CloudRunError as exc:
+            raced = api.conflict(exc) or (current is None and exc.details.get("api_status") == 409)
+            if not raced or attempt == WRITE_ATTEMPTS - 1:
+                if raced:
+                    exc.msg += (f"\nThe service kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
+                                "each planned from a fresh read); nothing of this task was written.")
+                raise
+            api.backoff(attempt)
+    raise CloudRunError(f"Could not update {full_name}.")  # not reached
+
+
+def _iam_failure(exc, service_id, changes, final):
+    """The invoker binding failed after the service write: say what was done and what was not."""
+    lines = [exc.msg]
+    if "permitted customer" in exc.msg:
+        lines.append("Your organisation's Domain Restricted Sharing policy refuses allUsers in IAM policies. "
+                     "Set invoker_iam_disabled: true to make the service public without an IAM binding (Cloud "
+                     "Run's supported way under that policy), or leave allow_unauthenticated unset.")
+    done = [c for c in changes if c != "allow_unauthenticated"]
+    lines.append(f"Service '{service_id}' was updated ({', '.join(done)}); allow_unauthenticated was not applied."
+                 if done else f"Service '{service_id}' was not changed; allow_unauthenticated was not applied.")
+    return CloudRunError("\n".join(lines), changed=bool(done), service=service_result(final), **exc.details)
 
 
 def ensure_present(crm):
     params = crm.params
     service_id = params["name"]
     problems = validate(params)
+    if params.get("invoker_iam_disabled") and params.get("allow_unauthenticated") is False:
+        problems.append("invoker_iam_disabled: true makes the service public, and allow_unauthenticated: false "
+                        "asks for it not to be; set one of them.")
     if problems:
         raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
     services = crm.client("services")
     full_name = f"{crm.parent}/services/{service_id}"
-    current_message = api.get_service(services, name=full_name)
-    current = to_dict(current_message) if current_message else None
-    desired = desired_state(params)
-    secrets_written = _with_secrets(crm, desired, current)
-    if current is None:
-        if "image" not in desired:
-            raise CloudRunError(f"image is required to create service '{service_id}': {full_name} does not exist.")
-        observed, changes = None, [o for o in MANAGED_OPTIONS if o in desired]
-    else:
-        observed = observed_state(current, service_id)
-        changes = changed_options(desired, observed)
-        _check_suffix_reuse(desired, changes, observed, service_id)
+    secrets_written, refs = _secret_refs(crm)
+    desired = {}
 
-    tag, no_traffic = params.get("tag"), params.get("no_traffic")
-    makes_revision = current is None or any(o in TEMPLATE_OPTIONS for o in changes)
-    if tag and current is not None and not makes_revision and not tag_on_latest(current, tag):
-        changes.append("tag")
+    def plan_for(current):
+        desired.clear()
+        desired.update(desired_state(params))
+        _with_secret_refs(desired, current, refs)
+        return _plan(crm, current, desired)
 
-    final, revision = current, None
-    if changes:
-        spec = build_service(current, desired, service_id)
-        if (tag or no_traffic) and (makes_revision or "tag" in changes):
-            # The write names the new revision, so its traffic target can point at it.
-            if makes_revision:
-                generation = (current or {}).get("generation")
-                spec["template"].setdefault("revision", named_revision(spec["template"], service_id, generation))
-                new_revision = spec["template"]["revision"]
-            else:
-                new_revision = short(current.get("latestCreatedRevision"))
-            spec["traffic"] = traffic_with_new_revision(current, new_revision, tag, no_traffic and makes_revision)
-        body = run_v2.Service.from_json(json.dumps(spec))
-        if crm.check_mode:
-            # validateOnly gives the server's verdict on the request, and writes nothing.
-            if current is None:
-                api.create_service(services, parent=crm.parent, service_id=service_id, service=body,
-                                   validate_only=True)
-            else:
-                api.update_service(services, name=full_name, service=body, validate_only=True)
-            final = dict(current or {"name": full_name}, **to_dict(body))
-        else:
-            if current is None:
-                operation = api.create_service(services, parent=crm.parent, service_id=service_id, service=body)
-            else:
-                operation = api.update_service(services, name=full_name, service=body)
-            final, revision = wait_for_rollout(crm, services, operation, current)
-
-    result_diff = diff(observed, desired, [c for c in changes if c != "tag"])
+    current, plan, written = read_plan_write(services, full_name, plan_for,
+                                             lambda current, plan: _write(crm, services, current, plan))
+    changes = plan["changes"]
+    final, revision = written if written else (current, None)
+    tag = params.get("tag")
+    result_diff = diff(plan["observed"], desired, [c for c in changes if c != "tag"])
     if "tag" in changes or (tag and changes):
         result_diff["after"]["tag"] = tag
     public = params["allow_unauthenticated"]
-    if public is not None:
-        if current is None and crm.check_mode:
-            iam_changed, was_public = public, False  # a new service starts with no invoker binding
-        else:
-            iam_changed, was_public = ensure_invoker(services, full_name, public, crm.check_mode)
+    if public is not None and not (public and params.get("invoker_iam_disabled")):
+        try:
+            if current is None and crm.check_mode:
+                iam_changed, was_public = public, False  # a new service starts with no invoker binding
+            else:
+                iam_changed, was_public = ensure_invoker(services, full_name, public, crm.check_mode)
+        except CloudRunError as exc:
+            raise _iam_failure(exc, service_id, changes, final) from exc
         if iam_changed:
             changes.append("allow_unauthenticated")
             result_diff["before"]["allow_unauthenticated"] = was_public

@@ -23,7 +23,10 @@ import copy
 import hashlib
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _cpu_memory
+from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import parse_cpu, parse_memory
 
 RESERVED_ENV = {
     "PORT": "Cloud Run sets PORT from the container port: use the port option (for example port: 8000) "
@@ -54,7 +57,7 @@ TEMPLATE_OPTIONS = (
     "min_instances", "max_instances", "timeout", "service_account", "vpc_access", "execution_environment",
     "startup_probe", "liveness_probe", "revision_suffix",
 )
-SERVICE_OPTIONS = ("description", "labels", "annotations", "ingress")
+SERVICE_OPTIONS = ("description", "labels", "annotations", "ingress", "invoker_iam_disabled")
 MANAGED_OPTIONS = TEMPLATE_OPTIONS + SERVICE_OPTIONS
 # Options whose value is a dict the server completes with defaults: only the keys the user set count.
 PARTIAL_OPTIONS = ("vpc_access", "startup_probe", "liveness_probe")
@@ -65,19 +68,13 @@ IMAGE_RE = re.compile(
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[a-z0-9]+:[a-f0-9]{32,})?$"
 )
-MEMORY_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$")
-MEMORY_UNITS = {None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
-                "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
 LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
 TAG_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 TAG_AND_NAME_MAX = 46  # a tag URL's host label holds "TAG---SERVICE"
 SUFFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-WHOLE_CPUS = (1, 2, 4, 6, 8)
-GI = 2**30
-MI = 2**20
-MAX_MEMORY_BY_CPU = {1: 4 * GI, 2: 8 * GI, 4: 16 * GI, 6: 24 * GI, 8: 32 * GI}
+RESOURCE_OPTIONS = ("cpu", "memory", "concurrency", "cpu_idle", "execution_environment")
 
 
 def short(name):
@@ -86,23 +83,6 @@ def short(name):
 
 
 # ------------------------------------------------------------------ quantities
-def parse_cpu(value):
-    """CPUs as a Decimal (``"1"``, ``"1000m"``, ``"0.5"``, ``2``), or None when it is not a CPU quantity."""
-    text = str(value).strip() if value is not None else ""
-    try:
-        return Decimal(text[:-1]) / 1000 if text.endswith("m") else Decimal(text)
-    except InvalidOperation:
-        return None
-
-
-def parse_memory(value):
-    """Bytes (``"512Mi"``, ``"1Gi"``, ``"1G"``), or None when it is not a memory quantity."""
-    match = MEMORY_RE.match(str(value).strip()) if value is not None else None
-    if not match:
-        return None
-    return int(Decimal(match.group(1)) * MEMORY_UNITS[match.group(2)])
-
-
 def parse_timeout(value):
     """Seconds from ``300``, ``"300"``, ``"300s"``, ``"5m"``, ``"1h30m"``; None when unreadable."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -129,36 +109,6 @@ def env_value(value):
 
 
 # ------------------------------------------------------------------ validation
-def _check_cpu_memory(params):
-    problems = []
-    cpu = None
-    if params.get("cpu") is not None:
-        cpu = parse_cpu(params["cpu"])
-        allowed = cpu is not None and ((Decimal("0.08") <= cpu <= 1 and cpu == cpu.quantize(Decimal("0.001")))
-                                       or cpu in WHOLE_CPUS)
-        if not allowed:
-            problems.append(f"cpu: '{params['cpu']}' is not a CPU value Cloud Run accepts. Use 0.08 to 1 in steps "
-                            "of 0.001 (for example 0.5 or 500m), or a whole number: 1, 2, 4, 6 or 8.")
-            cpu = None
-    if params.get("memory") is not None:
-        memory = parse_memory(params["memory"])
-        if memory is None:
-            problems.append(f"memory: '{params['memory']}' is not a memory quantity. Use a number with Mi or Gi "
-                            "(for example 512Mi or 2Gi); MB and GB are not units Kubernetes or Cloud Run accept.")
-        elif not 128 * MI <= memory <= 32 * GI:
-            problems.append(f"memory: '{params['memory']}' is outside Cloud Run's range of 128Mi to 32Gi.")
-        elif cpu is not None and cpu >= 1 and memory > MAX_MEMORY_BY_CPU[int(cpu)]:
-            problems.append(f"memory: {params['memory']} needs more CPU: with cpu {params['cpu']} memory can be at "
-                            f"most {MAX_MEMORY_BY_CPU[int(cpu)] // GI}Gi.")
-        elif cpu is not None and cpu < 1 and memory > (GI if cpu >= Decimal("0.5") else 512 * MI):
-            problems.append(f"memory: {params['memory']} needs at least 1 CPU (cpu {params['cpu']} allows "
-                            f"{'1Gi' if cpu >= Decimal('0.5') else '512Mi'} at most).")
-    if cpu is not None and cpu < 1 and (params.get("concurrency") or 80) > 1:
-        problems.append(f"cpu: {params['cpu']} (less than 1 CPU) needs concurrency: 1; Cloud Run does not support "
-                        "concurrency above 1 with less than one CPU.")
-    return problems
-
-
 def check_env(env, origins=None):
     """Problems with env names and values; ``origins`` says where a key came from (``file:line``)."""
     problems = []
@@ -213,7 +163,7 @@ def validate(params):
     if both:
         problems.append(f"secrets: {', '.join(both)} {'is' if len(both) == 1 else 'are'} also in env; "
                         "give each key in one of them.")
-    problems += _check_cpu_memory(params)
+    problems += _cpu_memory.problems({o: params.get(o) for o in RESOURCE_OPTIONS})
     if params.get("concurrency") is not None and not 1 <= params["concurrency"] <= 1000:
         problems.append(f"concurrency: {params['concurrency']} is out of range; use 1 to 1000 "
                         "(requests one instance handles at once).")
@@ -402,6 +352,7 @@ def observed_state(service, name):
         "labels": user_keys(service.get("labels")),
         "annotations": user_keys(service.get("annotations")),
         "ingress": ingress_names.get(service.get("ingress")),
+        "invoker_iam_disabled": bool(service.get("invokerIamDisabled")),
     }
 
 
@@ -504,9 +455,17 @@ def named_revision(template, name, generation):
 
 # ------------------------------------------------------------------ building
 def writable(service):
-    """The service's spec without output-only fields and without a fetched revision name."""
+    """The service's spec as a write sends it back: no output-only fields, but the etag and the revision name.
+
+    The etag makes Cloud Run refuse the write (409 ABORTED) if anyone changed the service since it
+    was read, instead of it being overwritten ("May be used to detect modification conflict during
+    updates", run_v2 types/service.py). ``template.revision`` is part of the template: clearing a
+    name the service holds "will deploy a new revision just to remove the 'revision' field"
+    (terraform-provider-google issue 13410), so a write that keeps the template echoes it.
+    """
     spec = {k: copy.deepcopy(v) for k, v in (service or {}).items() if k not in SERVICE_OUTPUT_ONLY}
-    spec.get("template", {}).pop("revision", None)
+    if (service or {}).get("etag"):
+        spec["etag"] = service["etag"]
     return spec
 
 
@@ -579,7 +538,26 @@ def build_service(current, desired, name):
             service[option] = dict(kept, **desired[option])
     if "ingress" in desired:
         service["ingress"] = INGRESS[desired["ingress"]]
+    if "invoker_iam_disabled" in desired:
+        service["invokerIamDisabled"] = desired["invoker_iam_disabled"]
     return service
+
+
+def request_body(current, desired, name, makes_revision):
+    """The Service JSON for a write: one that makes a revision names it, any other keeps the template.
+
+    A write that makes a revision applies every template option and names the revision
+    (``revision_suffix``, else :func:`named_revision`), so the module knows its name before Cloud
+    Run has made it, as gcloud does. Any other write (labels, ingress, traffic, ...) sends the
+    template exactly as read, revision name included: it makes no revision, and a quantity written
+    differently (cpu ``1`` for ``1000m``) cannot turn it into one.
+    """
+    if not makes_revision:
+        return build_service(current, {k: v for k, v in desired.items() if k not in TEMPLATE_OPTIONS}, name)
+    spec = build_service(current, desired, name)
+    if "revision_suffix" not in desired:
+        spec["template"]["revision"] = named_revision(spec["template"], name, (current or {}).get("generation"))
+    return spec
 
 
 # ---------------------------------------------------------------------- diff

@@ -15,7 +15,7 @@ import json
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    require_service, revision_result, service_result, to_dict,
+    read_plan_write, require_service, revision_result, service_result, to_dict,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     LATEST, TAG_AND_NAME_MAX, TAG_RE, order_targets, short, traffic_from_api, traffic_to_api, writable,
@@ -202,27 +202,39 @@ def check(targets, service_id, revisions):
 def ensure_traffic(crm):
     params = crm.params
     service_id = params["name"]
-    services, full_name, service = require_service(crm)
-    revisions = {r["name"]: r for r in (revision_result(to_dict(m))
-                                        for m in api.list_revisions(crm.client("revisions"), parent=full_name))}
-    current, desired, dropped = plan(params, service, revisions)
-    for tag, revision in sorted(dropped.items()):
-        crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
-                        f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
-    changed = desired != current
-    final = service
-    if changed:
-        body = writable(service)
-        body["traffic"] = traffic_to_api(desired)
-        message = run_v2.Service.from_json(json.dumps(body))
+    services, full_name, first_read = require_service(crm)
+    revisions_client = crm.client("revisions")
+
+    def plan_for(service):
+        if service is None:
+            raise CloudRunError(f"Service '{service_id}' does not exist ({full_name}); it was deleted while this "
+                                "task ran.")
+        revisions = {r["name"]: r for r in (revision_result(to_dict(m))
+                                            for m in api.list_revisions(revisions_client, parent=full_name))}
+        current, desired, dropped = plan(params, service, revisions)
+        body = None
+        if desired != current:
+            body = writable(service)  # the template and its revision name as read: no new revision
+            body["traffic"] = traffic_to_api(desired)
+        return {"current": current, "desired": desired, "dropped": dropped, "spec": body}
+
+    def write(service, planned):
+        message = run_v2.Service.from_json(json.dumps(planned["spec"]))
         if crm.check_mode:
             api.update_service(services, name=full_name, service=message, validate_only=True)
-            final = dict(service, traffic=body["traffic"])
-        else:
-            operation = api.update_service(services, name=full_name, service=message)
-            final = to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}"))
-    result = {"changed": changed, "traffic": desired, "service": service_result(final),
+            return dict(service, traffic=planned["spec"]["traffic"])
+        operation = api.update_service(services, name=full_name, service=message)
+        return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
+                                client=services, result_type=run_v2.Service))
+
+    service, planned, written = read_plan_write(services, full_name, plan_for, write, first_read)
+    for tag, revision in sorted(planned["dropped"].items()):
+        crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
+                        f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
+    changed = written is not None
+    final = written if changed else service
+    result = {"changed": changed, "traffic": planned["desired"], "service": service_result(final),
               "tag_urls": {s["tag"]: s.get("uri") for s in final.get("trafficStatuses", []) if s.get("tag")}}
     if crm.diff_mode and changed:
-        result["diff"] = {"before": {"traffic": current}, "after": {"traffic": desired}}
+        result["diff"] = {"before": {"traffic": planned["current"]}, "after": {"traffic": planned["desired"]}}
     return result

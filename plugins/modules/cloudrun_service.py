@@ -13,7 +13,10 @@ description:
   - Describe a Cloud Run service in YAML; the module makes the service match, in one write.
   - Only the options you set are managed and compared. An option you leave out is never changed, and values
     Cloud Run fills in itself (cpu C(1000m), concurrency 80, timeout C(300s), the startup probe, ...) are never
-    seen as drift. An option you set is compared whole, so removing one key from O(env) is a change.
+    seen as drift.
+  - Cloud Run's CPU and memory rules (memory per vCPU, and below 1 vCPU concurrency 1, O(cpu_idle=true) and gen1)
+    are checked before any request, naming the options involved; combinations with a value the service already has
+    are checked after the read, before any write. An option you set is compared whole, so removing one key from O(env) is a change.
   - A change to the revision template (image, env, resources, scaling, probes, ...) makes exactly one new revision;
     a second run with the same options makes no request that writes.
   - A new service gets 100% of its traffic on its latest revision. On an existing service this module leaves
@@ -235,8 +238,21 @@ options:
   allow_unauthenticated:
     description:
       - V(true) lets anyone invoke the service (binds C(allUsers) to C(roles/run.invoker)); V(false) removes that
-        binding. Every other IAM binding is kept. When not set, IAM is not touched.
+        binding. Every other IAM binding is kept, conditional ones included (the policy is read and written at
+        version 3). When not set, IAM is not touched.
+      - With O(invoker_iam_disabled=true) the service is public without any IAM binding, and V(true) makes no IAM
+        request.
+      - In an organisation with Domain Restricted Sharing, Cloud Run refuses C(allUsers); use
+        O(invoker_iam_disabled) there.
     type: bool
+  invoker_iam_disabled:
+    description:
+      - V(true) turns off Cloud Run's invoker IAM check for this service (the Service field
+        C(invokerIamDisabled)), so anyone can call it without an IAM binding. This is Cloud Run's supported way to a
+        public service where an organisation policy (Domain Restricted Sharing) refuses C(allUsers).
+      - V(false) turns the check back on. A change here makes no new revision.
+    type: bool
+    version_added: 0.1.0
   wait:
     description:
       - Wait until the new revision is ready (or has failed) before returning.
@@ -499,6 +515,7 @@ def main():
         no_traffic=dict(type="bool", default=False),
         description=dict(type="str"),
         allow_unauthenticated=dict(type="bool"),
+        invoker_iam_disabled=dict(type="bool"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )

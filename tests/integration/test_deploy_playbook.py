@@ -155,7 +155,9 @@ def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):
 
 def test_memory_change_in_the_inventory_is_one_new_revision_with_a_diff(repo):
     before = serving(repo.service())
-    result = repo.playbook("deploy", "--diff")
+    # Three promote steps: each traffic write echoes the template and its revision name, so the
+    # deploy leaves exactly one new revision (clearing the name would make one per step on Google).
+    result = repo.playbook("deploy", "--diff", "-e", '{"cloudrun_deploy_traffic_steps": [10, 50, 100]}')
     assert result.returncode == 0, result.output[-6000:]
     assert '-    "memory": "512Mi"' in result.stdout and '+    "memory": "1Gi"' in result.stdout
     revisions = repo.revisions()
@@ -168,10 +170,11 @@ def test_memory_change_in_the_inventory_is_one_new_revision_with_a_diff(repo):
 
 def test_rollback_goes_to_the_revision_before_and_a_second_run_changes_nothing(repo):
     revisions = [r["name"].rsplit("/", 1)[-1] for r in repo.revisions()]  # newest first
+    assert len(revisions) == 2  # the first deploy's and the memory change's, nothing from the promote steps
     result = repo.playbook("rollback")
     assert result.returncode == 0, result.output[-6000:]
     assert recap(result)["changed"] == 1
-    assert serving(repo.service()) == {revisions[1]: 100}
+    assert serving(repo.service()) == {revisions[1]: 100}  # what served before that deploy
     assert health(repo.service()["uri"])["status"] == "healthy"
     repo.reset_requests()
     again = repo.playbook("rollback")

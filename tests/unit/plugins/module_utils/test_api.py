@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from google.api_core import exceptions
 from google.iam.v1 import policy_pb2
 
@@ -21,6 +22,11 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
     (exceptions.Conflict("race"), False),
     (exceptions.PermissionDenied("who"), False),
     (ValueError("not an API error"), False),
+    # A network blip: refused, reset or dropped connections are retried like a 503 ...
+    (requests.exceptions.ConnectionError("('Connection aborted.', RemoteDisconnected(...))"), True),
+    (requests.exceptions.ConnectTimeout("connect timed out"), True),
+    # ... but not a read timeout: the server may have acted on the request.
+    (requests.exceptions.ReadTimeout("read timed out"), False),
 ])
 def test_only_transient_errors_are_retried(exc, retried):
     assert _api.transient(exc) is retried
@@ -99,3 +105,28 @@ def test_traffic_by_revision_resolves_latest():
                                    {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "s-1",
                                     "percent": 10, "tag": "old"}]}
     assert _service.traffic_by_revision(service) == {"s-2": (90, []), "s-1": (10, ["old"])}
+
+
+class _Response:
+    def __init__(self, status):
+        self.status = status
+
+    def json(self):
+        return {"error": {"code": 409, "status": self.status, "message": "m"}}
+
+
+@pytest.mark.parametrize("status, raced", [("ABORTED", True), ("ALREADY_EXISTS", False)])
+def test_a_conflict_is_an_aborted_409_not_an_existing_revision_name(status, raced):
+    """AIP-154: an etag that no longer matches is ABORTED; "Revision named ... already exists" is not a race."""
+    class Client:
+        def update_service(self, request, retry):
+            raise exceptions.Conflict("conflict", response=_Response(status))
+
+    with pytest.raises(CloudRunError) as err:
+        _api.update_service(Client(), name="projects/p/locations/r/services/s", service=_Service())
+    assert err.value.details["api_reason"] == status
+    assert _api.conflict(err.value) is raced
+
+
+class _Service:
+    name = ""

@@ -81,14 +81,31 @@ def test_changes_are_named(options, expected):
     assert changes(**options) == expected
 
 
-def test_build_never_echoes_output_only_fields_or_the_fetched_revision():
-    body = _spec.build_service(SERVED, _spec.desired_state(params(memory="1Gi")), NAME)
-    assert not set(body) & set(_spec.SERVICE_OUTPUT_ONLY)
-    assert "revision" not in body["template"]
+def test_a_write_that_makes_a_revision_names_it_and_carries_the_etag():
+    body = _spec.request_body(SERVED, _spec.desired_state(params(memory="1Gi")), NAME, makes_revision=True)
+    assert set(body) & set(_spec.SERVICE_OUTPUT_ONLY) == {"etag"}  # the etag of the read, and no other
+    assert body["etag"] == SERVED["etag"]
+    # A new name, never the fetched one: Cloud Run refuses a known name with another template (409).
+    assert re.match(r"^backend-00004-[a-z]{3}$", body["template"]["revision"])
     assert body["template"]["containers"][0]["resources"] == {
         "limits": {"cpu": "1000m", "memory": "1Gi"}, "cpuIdle": True, "startupCpuBoost": True}
     assert body["labels"] == SERVED["labels"]  # unmanaged: kept as is
     assert body["traffic"] == SERVED["traffic"]  # traffic is left alone
+
+
+@pytest.mark.parametrize("options", [{"labels": {"team": "web"}}, {"ingress": "internal", "cpu": "1"},
+                                     {"invoker_iam_disabled": True, "memory": "0.5Gi"}])
+def test_a_write_that_keeps_the_template_echoes_it_with_its_revision_name(options):
+    """terraform-provider-google 13410: clearing template.revision makes a revision on the real API."""
+    body = _spec.request_body(SERVED, _spec.desired_state(params(**options)), NAME, makes_revision=False)
+    assert body["template"] == SERVED["template"]  # cpu "1" for "1000m" is not written into it either
+    assert body["etag"] == SERVED["etag"]
+
+
+def test_writable_keeps_the_revision_name_and_the_etag():
+    spec = _spec.writable(SERVED)
+    assert spec["template"]["revision"] == "backend-v3" and spec["etag"] == '"e"'
+    assert not set(spec) & (set(_spec.SERVICE_OUTPUT_ONLY) - {"etag"})
 
 
 def test_new_service_keeps_request_based_billing_when_resources_are_sent():
@@ -130,8 +147,8 @@ def test_revision_suffix_and_vpc_and_probe_spelling():
     ({"name": "my_service"}, "name: 'my_service' is not a valid service name"),
     ({"concurrency": 0}, "concurrency: 0 is out of range; use 1 to 1000"),
     ({"timeout": "4000s"}, "timeout: '4000s' is not allowed; use 1 to 3600 seconds"),
-    ({"cpu": "0.5", "concurrency": 10}, "needs concurrency: 1"),
-    ({"cpu": "1", "memory": "8Gi"}, "with cpu 1 memory can be at most 4Gi"),
+    ({"cpu": "0.5", "concurrency": 10}, "less than 1 vCPU (cpu 0.5) needs concurrency 1, and concurrency 10"),
+    ({"cpu": "1", "memory": "8Gi"}, "cpu 1 with memory 8Gi: with 1 vCPU Cloud Run allows 128Mi to 4Gi"),
     ({"min_instances": 5, "max_instances": 2}, "min_instances (5) is greater than max_instances (2)"),
     ({"labels": {"Team": "x"}}, "labels: 'Team: x' is not a valid label"),
     ({"image": "Not/Valid Image"}, "image: 'Not/Valid Image' is not an image reference"),
