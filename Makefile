@@ -49,9 +49,14 @@ molecule: setup
 # other git checkout (it lists files with git), so run it on a copy of the tracked files.
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/nadle-cloudrun-sanity
 SANITY_DIR := $(SANITY_ROOT)/ansible_collections/nadle/cloudrun
-GET_PIP_CACHE := $(HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(shell sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)).py
+# ansible-test looks for get_pip_<its pip version>.py in its cache. The version is read in the recipe,
+# not when make parses this file: on a fresh clone .venv does not exist yet at that moment.
+GET_PIP_DIR := $(HOME)/.ansible/test/cache
+ANSIBLE_TEST_REQUIREMENTS := $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py
 collection-copy: setup
-	mkdir -p $(dir $(GET_PIP_CACHE)) && cp tests/sanity/get_pip_offline.py $(GET_PIP_CACHE)
+	version=$$(sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(ANSIBLE_TEST_REQUIREMENTS)); \
+	test -n "$$version" || { echo "cannot read ansible-test's pip version from $(ANSIBLE_TEST_REQUIREMENTS)"; exit 1; }; \
+	mkdir -p $(GET_PIP_DIR) && cp tests/sanity/get_pip_offline.py $(GET_PIP_DIR)/get_pip_$$(echo $$version | tr . _).py
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_DIR)/
 
