@@ -62,7 +62,7 @@ def main(argv=None):
     proxy = Proxy(args.host, cloudrun.route)
     cloudrun.attach_proxy(proxy)
     storage = Storage(store, data_dir, now)
-    builds = CloudBuild(store, storage, data_dir, now, project_number)
+    builds = CloudBuild(store, storage, data_dir, now, project_number, faults)
     api = Api(cloudrun, secrets, builds, storage, faults, store)
     server = make_server(args.host, args.port, api, args.verbose)
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"

@@ -54,6 +54,13 @@ NOT_LISTENING = (
 )
 
 
+def _parse_time(text):
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
 def now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -585,14 +592,11 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         if process.wait_ready(self._startup_timeout(container)):
             return process
         process.stop()
-        message = NOT_LISTENING.format(revision=revision_id, port=container_port, log_uri=revision["logUri"])
-        tail = process.log_tail()
-        exit_code = process.proc.returncode
-        if exit_code is not None:
-            message += f"\n\nThe container exited with code {exit_code}."
-        if tail:
-            message += "\n\nContainer log (last lines):\n" + "\n".join(tail)
-        raise RevisionFailure(message)
+        process.log_tail()  # waits for the last lines to reach the revision's log
+        # Cloud Run's message links to the logs; it does not carry the container's lines, which are
+        # read from Cloud Logging (entries:list), as a client of the real API must.
+        raise RevisionFailure(NOT_LISTENING.format(revision=revision_id, port=container_port,
+                                                   log_uri=revision["logUri"]))
 
     def _settle(self, service_name, operation_name):
         """Route traffic to ready revisions, write the conditions and finish the operation."""
@@ -917,13 +921,22 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         revision_id = match.group(1)
         with self.store.lock:
             names = [n for n in self.store.revisions if short(n) == revision_id]
-        lines = self.log_lines(names[0]) if names else []
+        since = re.search(r'timestamp\s*>=\s*"([^"]+)"', request.get("filter", ""))
+        lag = datetime.timedelta(milliseconds=self.faults.setting("log_lag_ms"))
+        arrived = datetime.datetime.now(datetime.timezone.utc) - lag  # logs reach Cloud Logging late
+        kept = []
+        for stamp, line in (self.runtime.log_entries(names[0]) if names else []):
+            written = _parse_time(stamp)
+            if written and (written > arrived or (since and written < _parse_time(since.group(1)))):
+                continue
+            kept.append((stamp, line))
         project = (request.get("resourceNames") or ["projects/-"])[0]
         entries = [{"logName": f"{project}/logs/run.googleapis.com%2Fstdout", "textPayload": line,
+                    "timestamp": stamp or now(),
                     "resource": {"type": "cloud_run_revision",
                                  "labels": {"revision_name": revision_id,
                                             "service_name": revision_id.rsplit("-", 2)[0]}},
-                    "insertId": f"{index:08d}"} for index, line in enumerate(lines)]
+                    "insertId": f"{index:08d}"} for index, (stamp, line) in enumerate(kept[-1000:])]
         if "desc" in request.get("orderBy", ""):
             entries.reverse()
         size = int(request.get("pageSize") or 50)
@@ -933,8 +946,4 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         process = self.runtime.processes.get(revision_name)
         if process is not None:
             return process.log_tail(200)
-        path = self.runtime.log_path(revision_name)
-        if path and os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                return handle.read().splitlines()[-200:]
-        return []
+        return [line for _stamp, line in self.runtime.log_entries(revision_name)][-200:]

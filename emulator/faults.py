@@ -22,6 +22,9 @@ SETTINGS = {
     "pending_polls": int,    # each new operation answers "not done" to this many polls first
     "etag_conflict": bool,   # the next write fails with 409 ABORTED
     "outage_ms": int,        # from now, for this long, API connections are dropped without an answer
+    "commit_then_fail": int,  # the next N matching writes are carried out, then answered with error_status
+    "build_status": str,     # builds end with this status (FAILURE, CANCELLED, ...) and an operation without error
+    "log_lag_ms": int,       # a log line reaches entries:list this long after it was written
     "second_writer": bool,   # just before the next service update, another writer changes the service
     "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
     "seed": int,
@@ -39,7 +42,8 @@ class Faults:
         with self.lock:
             self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
                              "latency_ms": 0, "pending_polls": 0, "etag_conflict": False, "outage_ms": 0,
-                             "drs": False, "second_writer": False, "seed": 0}
+                             "drs": False, "second_writer": False,
+                             "commit_then_fail": 0, "build_status": "", "log_lag_ms": 0, "seed": 0}
             self.outage_until = 0.0
             self.rng = random.Random(0)
 
@@ -59,6 +63,21 @@ class Faults:
     def current(self):
         with self.lock:
             return dict(self.settings)
+
+    def after_write(self, http_method, rpc):
+        """Raise the injected error for a write that was carried out: a 503 after the server committed."""
+        with self.lock:
+            methods = self.settings["methods"]
+            matches = not methods or http_method in methods or rpc in methods
+            if not matches or self.settings["commit_then_fail"] <= 0:
+                return
+            self.settings["commit_then_fail"] -= 1
+            status = self.settings["error_status"]
+        raise ApiError(status, MESSAGES.get(status, f"Injected error {status}."))
+
+    def setting(self, key):
+        with self.lock:
+            return self.settings[key]
 
     def before_request(self, http_method, rpc):
         """Sleep for the added latency; raise the injected error when this request should fail."""

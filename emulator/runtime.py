@@ -6,6 +6,7 @@ a clean stop nor a crash of the emulator leaves a process behind.
 """
 
 import collections
+import datetime
 import ctypes
 import os
 import queue
@@ -74,8 +75,9 @@ class RevisionProcess:
             for raw in self.proc.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
                 self.lines.append(line)
-                if log:
-                    log.write(line + "\n")
+                if log:  # each line with the time it was written, as Cloud Logging keeps it
+                    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                    log.write(f"{stamp}\t{line}\n")
                     log.flush()
         finally:
             if log:
@@ -186,6 +188,18 @@ class Runtime:
         process = RevisionProcess(name, argv, cwd, env, port, self.log_path(name))
         process.start(self.spawner)
         return process
+
+    def log_entries(self, name):
+        """(timestamp, line) of every line the revision wrote, from its log file, oldest first."""
+        path = self.log_path(name)
+        if not path or not os.path.exists(path):
+            return []
+        entries = []
+        with open(path, encoding="utf-8") as handle:
+            for row in handle.read().splitlines():
+                stamp, tab, text = row.partition("\t")
+                entries.append((stamp, text) if tab else ("", row))
+        return entries
 
     def log_path(self, name):
         """The revision's log file: its full resource name with the slashes made safe."""

@@ -63,16 +63,33 @@ class SecretManager:
         return render(secretmanager_v1.SecretVersion, {k: v for k, v in version.items() if not k.startswith("_")})
 
     def _version(self, name):
+        """A version by number, or ``latest``: the most recently created version, whatever its state
+        ("latest" is an alias for the most recently created version; Secret Manager docs)."""
         parent, _sep, ref = name.partition("/versions/")
-        versions = [v for v in self._secret(parent)["_versions"] if v["state"] == "ENABLED"]
+        versions = self._secret(parent)["_versions"]
         if ref == "latest":
             if not versions:
                 raise not_found(f"Secret [{parent}] not found or has no versions.")
             return versions[-1]
-        for version in self._secret(parent)["_versions"]:
+        for version in versions:
             if version["name"] == name:
                 return version
         raise not_found(f"Secret Version [{name}] not found.")
+
+    @staticmethod
+    def _enabled(version):
+        """Access to a disabled version is refused, as Secret Manager does (FAILED_PRECONDITION)."""
+        if version["state"] != "ENABLED":
+            raise ApiError(400, f"Secret Version [{version['name']}] is in {version['state']} state.",
+                           "FAILED_PRECONDITION")
+        return version
+
+    def set_state(self, name, state):
+        with self.store.lock:
+            version = self._version(name)
+            version["state"] = state
+            self.store.save()
+            return self.view_version(version)
 
     def get_version(self, name):
         with self.store.lock:
@@ -86,7 +103,7 @@ class SecretManager:
 
     def access_version(self, name):
         with self.store.lock:
-            version = self._version(name)
+            version = self._enabled(self._version(name))
             data = version["_data"]
         response = {"name": version["name"], "payload": {"data": data}}
         return render(secretmanager_v1.AccessSecretVersionResponse, response)
@@ -96,7 +113,7 @@ class SecretManager:
         name = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
         try:
             with self.store.lock:
-                data = self._version(f"{name}/versions/{version or 'latest'}")["_data"]
+                data = self._enabled(self._version(f"{name}/versions/{version or 'latest'}"))["_data"]
         except ApiError:
             return None
         return base64.b64decode(data).decode("utf-8", "replace")

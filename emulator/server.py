@@ -12,6 +12,7 @@ import urllib.parse
 
 from emulator import images
 from emulator.errors import ApiError
+from emulator.wire import Raw
 
 P = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
 S = P + r"/services/(?P<service>[^/:]+)"
@@ -74,10 +75,16 @@ def _routes(run, secrets, builds, storage, headers):
         ("GET", rf"^/v1/{VERSION}$", "GetSecretVersion", False, lambda g, q, b, i: secrets.get_version(version(g))),
         ("GET", rf"^/v1/{VERSION}:access$", "AccessSecretVersion", False,
          lambda g, q, b, i: secrets.access_version(version(g))),
+        ("POST", rf"^/v1/{VERSION}:disable$", "DisableSecretVersion", True,
+         lambda g, q, b, i: secrets.set_state(version(g), "DISABLED")),
+        ("POST", rf"^/v1/{VERSION}:enable$", "EnableSecretVersion", True,
+         lambda g, q, b, i: secrets.set_state(version(g), "ENABLED")),
         # Cloud Build v1 (regional, and global as location "global").
         ("POST", rf"^/v1/{BUILDS}/builds$", "CreateBuild", True, lambda g, q, b, i: builds.create_build(g["parent"], b)),
         ("POST", r"^/v1/projects/(?P<project>[^/]+)/builds$", "CreateBuild", True,
          lambda g, q, b, i: builds.create_build(f"projects/{g['project']}/locations/global", b)),
+        ("GET", rf"^/v1/{BUILDS}/builds$", "ListBuilds", False,
+         lambda g, q, b, i: builds.list_builds(g["parent"], q)),
         ("GET", rf"^/v1/{BUILDS}/builds/(?P<build>[^/:]+)$", "GetBuild", False,
          lambda g, q, b, i: builds.get_build(f"{g['parent']}/builds/{g['build']}")),
         ("GET", r"^/v1/projects/(?P<project>[^/]+)/builds/(?P<build>[^/:]+)$", "GetBuild", False,
@@ -89,23 +96,16 @@ def _routes(run, secrets, builds, storage, headers):
          lambda g, q, b, i: storage.get_bucket(g["bucket"])),
         ("POST", r"^/storage/v1/b$", "CreateBucket", True, lambda g, q, b, i: storage.create_bucket(q, b)),
         ("POST", r"^/upload/storage/v1/b/(?P<bucket>[^/]+)/o$", "UploadObject", True,
-         lambda g, q, b, i: storage.upload(g["bucket"], q, b, headers().get("content-type", ""))),
+         lambda g, q, b, i: storage.upload(g["bucket"], q, b, headers())),
+        ("PUT", r"^/upload/storage/v1/b/(?P<bucket>[^/]+)/o$", "UploadObjectChunk", True,
+         lambda g, q, b, i: storage.upload_chunk(g["bucket"], q, b, headers())),
         ("GET", r"^/download/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>.+)$", "DownloadObject", False,
-         lambda g, q, b, i: Raw(200, storage.read(g["bucket"], g["object"]))),
+         lambda g, q, b, i: storage.download(g["bucket"], g["object"], headers())),
         ("GET", r"^/storage/v1/b/(?P<bucket>[^/]+)/o/(?P<object>.+)$", "GetObject", False,
-         lambda g, q, b, i: (Raw(200, storage.read(g["bucket"], g["object"])) if q.get("alt") == ["media"]
+         lambda g, q, b, i: (storage.download(g["bucket"], g["object"], headers()) if q.get("alt") == ["media"]
                              else storage.get_object(g["bucket"], g["object"]))),
     ]
     return [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in table]
-
-
-class Raw:
-    """A non-JSON-API answer (the registry's): status, body and headers as given."""
-
-    def __init__(self, status, payload, headers=()):
-        self.status = status
-        self.payload = payload
-        self.headers = list(headers)
 
 
 MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<reference>[^/]+)$")
@@ -192,6 +192,8 @@ class Api:
                 self.counter.add(method, rpc, writes and not dry_run)
                 self.faults.before_request(method, rpc)
                 answer = handler(match.groupdict(), query, body, int_enums)
+                if writes and not dry_run:
+                    self.faults.after_write(method, rpc)
                 return (answer.status, answer) if isinstance(answer, Raw) else (200, answer)
         raise ApiError(404, f"The requested URL {parsed.path} was not found on this server.", "NOT_FOUND")
 

@@ -37,6 +37,7 @@ HALF_CPU = Decimal("0.5")
 # "Configure memory limits": at least 128 MiB; 512 MiB with the second generation environment.
 GEN2_MIN_MEMORY = 512 * MI
 GEN2 = "EXECUTION_ENVIRONMENT_GEN2"
+SECRET_VERSION_RE = re.compile(r"^(latest|[1-9][0-9]*|[A-Za-z][A-Za-z0-9_-]{0,62})$")
 LATEST = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
 REVISION = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
 
@@ -175,6 +176,11 @@ def _check_env(container, path):
         ref = (item.get("valueSource") or {}).get("secretKeyRef")
         if item.get("valueSource") is not None and not (ref and ref.get("secret")):
             found.append((f"{path}.env[{index}].value_source.secret_key_ref.secret", "secret is required."))
+        elif ref and ref.get("version") and not SECRET_VERSION_RE.match(ref["version"]):
+            # SecretKeySelector.version: "Can be 'latest' for the latest version, an integer for a specific
+            # version, or a version alias" (run_v2 types/k8s_min.py); aliases start with a letter.
+            found.append((f"{path}.env[{index}].value_source.secret_key_ref.version",
+                          f"'{ref['version']}' is not 'latest', a version number or a version alias."))
     return found
 
 

@@ -22,3 +22,12 @@ def render(message_cls, data, int_enums=False):
     message = message_cls.from_json(json.dumps(data))
     return json.loads(message_cls.to_json(message, use_integers_for_enums=int_enums,
                                           always_print_fields_with_no_presence=False))
+
+
+class Raw:
+    """A non-JSON-API answer (the registry's): status, body and headers as given."""
+
+    def __init__(self, status, payload, headers=()):
+        self.status = status
+        self.payload = payload
+        self.headers = list(headers)

@@ -186,7 +186,7 @@ def test_unregistered_image_fails_the_revision(services, service_id):
     assert f"Image '{image}' not found." in err.value.message
 
 
-def test_crashing_app_fails_with_its_log_and_old_revision_keeps_serving(services, service_id):
+def test_crashing_app_fails_with_its_log_and_old_revision_keeps_serving(emulator, services, service_id):
     good = create(services, service_id,
                   echo_service({"REQUIRED_ENV": "MONGODB_URL", "MONGODB_URL": "mongodb://db"}))
     make_public(services, good.name)
@@ -196,7 +196,16 @@ def test_crashing_app_fails_with_its_log_and_old_revision_keeps_serving(services
         services.update_service(service=broken).result(timeout=60)
     message = err.value.message
     assert "failed to start and listen on the port defined provided by the PORT=8080" in message
-    assert "mongodb_url" in message and "Field required" in message
+    assert "Logs URL: " in message
+    # As on Cloud Run, the container's own lines are in Cloud Logging, not in the API's message.
+    assert "mongodb_url" not in message
+    failed = services.get_service(name=good.name).latest_created_revision.rsplit("/", 1)[-1]
+    _status, logs = call(emulator, "POST", "/v2/entries:list", {
+        "resourceNames": [f"projects/{PARENT.split('/')[1]}"], "orderBy": "timestamp desc",
+        "filter": f'resource.type="cloud_run_revision" AND resource.labels.revision_name="{failed}"'})
+    lines = [e["textPayload"] for e in logs["entries"]]
+    assert any("mongodb_url" in line for line in lines) and any("Field required" in line for line in lines)
+    assert all(e["timestamp"] for e in logs["entries"])
     after = services.get_service(name=good.name)
     assert after.latest_created_revision.rsplit("/", 1)[-1].startswith(f"{service_id}-00002-")
     assert after.latest_ready_revision == good.latest_ready_revision

@@ -27,7 +27,9 @@ try:
     from google.api_core import retry as gretry
     from google.api_core.future import polling as gpolling
     from google.iam.v1 import policy_pb2
-    from google.protobuf import duration_pb2
+    from google.cloud import run_v2
+    from google.cloud.run_v2 import gapic_version
+    from google.protobuf import duration_pb2, json_format
 except ImportError:  # reported by CloudRunModule
     pass
 
@@ -110,10 +112,20 @@ def api_call(action, not_found=_RAISE):
                 raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except gexc.GoogleAPICallError as exc:
                 raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
-            except (gexc.RetryError, requests.RequestException) as exc:
+            except gexc.RetryError as exc:
                 raise CloudRunError(describe(what, exc)) from exc
+            except requests.RequestException as exc:
+                raise CloudRunError(describe(what, exc), unreachable=True) from exc
         return wrapper
     return decorator
+
+
+def lost_answer(error):
+    """Whether a failed write may still have been carried out: a server error or a dropped connection.
+
+    Used around calls that are not retried blindly because a second try is not harmless.
+    """
+    return error.details.get("api_status") in (500, 502, 503, 504) or bool(error.details.get("unreachable"))
 
 
 @api_call("get service {name}", not_found=None)
@@ -214,20 +226,50 @@ def wait(operation, timeout, action, client=None, result_type=None):
                             f"{operation.operation.name} is still running on the server.") from exc
 
 
-def read_revision_logs(session, endpoint, project, service_id, revision_id, limit=30, timeout=10):
+def fields_unknown_to_client(raw):
+    """None when this google-cloud-run knows every field and enum value of ``raw`` (a Service's JSON as
+    the API sent it), else the parser's words on the first one it does not know."""
+    try:
+        json_format.Parse(raw, run_v2.Service.pb()(), ignore_unknown_fields=False)
+    except json_format.ParseError as exc:
+        return str(exc)
+    return None
+
+
+def check_client_knows(session, endpoint, name, timeout=30):
+    """Refuse to write over fields the installed client would drop.
+
+    The REST transport parses answers with ``ignore_unknown_fields=True``, and the write is a full
+    replace, so a field newer than the installed google-cloud-run would be reset by any write
+    (shared/reference/real-api-findings.md). This reads the service's raw JSON once, before a write.
+    """
+    try:
+        response = session.get(f"{endpoint}/v2/{name}", timeout=timeout)
+    except requests.RequestException:
+        return  # the client's own read just succeeded; a blip here is not a reason to stop
+    if response.status_code != 200:
+        return
+    problem = fields_unknown_to_client(response.text)
+    if problem:
+        raise CloudRunError(
+            f"Nothing was written: {name} has a field that google-cloud-run {gapic_version.__version__} does not "
+            f"know, and a write would reset it ({problem}). Upgrade the client on the controller: "
+            "pip install --upgrade google-cloud-run.")
+
+
+def read_revision_logs(session, endpoint, project, service_id, revision_id, limit=30, timeout=10, since=None):
     """The last ``limit`` log lines of a revision from Cloud Logging (entries:list), oldest first.
 
     Cloud Run's own condition message only links to the logs; these are the lines a person
     needs to see why a container did not start. google-cloud-logging is not a dependency for
-    this one read, so it is a plain REST call signed by google-auth.
+    this one read, so it is a plain REST call signed by google-auth. ``since`` (the revision's
+    createTime) bounds the query, as Cloud Logging asks of every entries:list.
     """
-    body = {
-        "resourceNames": [f"projects/{project}"],
-        "filter": (f'resource.type="cloud_run_revision" AND resource.labels.service_name="{service_id}" '
-                   f'AND resource.labels.revision_name="{revision_id}"'),
-        "orderBy": "timestamp desc",
-        "pageSize": limit,
-    }
+    query = (f'resource.type="cloud_run_revision" AND resource.labels.service_name="{service_id}" '
+             f'AND resource.labels.revision_name="{revision_id}"')
+    if since:
+        query += f' AND timestamp>="{since}"'
+    body = {"resourceNames": [f"projects/{project}"], "filter": query, "orderBy": "timestamp desc", "pageSize": limit}
     try:
         response = session.post(f"{endpoint}/v2/entries:list", json=body, timeout=timeout)
         response.raise_for_status()
@@ -263,7 +305,27 @@ def access_latest_version(client, name):
 
 @api_call("add a version to secret {name}")
 def add_secret_version(client, name, data):
-    return client.add_secret_version(request={"parent": name, "payload": {"data": data}}, retry=api_retry())
+    # Not retried here: a 503 after the server committed would make a second version. The caller
+    # reads the latest version before it tries again (_secrets.add_version).
+    return client.add_secret_version(request={"parent": name, "payload": {"data": data}}, retry=None)
+
+
+# --------------------------------------------------------------- Cloud Build
+@api_call("start the build of {image}")
+def create_build(client, parent, build, image):  # pylint: disable=unused-argument
+    # Not retried here: a 503 after Cloud Build accepted it would start a second build. The caller
+    # looks for a build of the same source tag before it tries again (_build.start_build).
+    return client.create_build(request={"parent": parent, "build": build}, retry=None)
+
+
+@api_call("read build {name}")
+def get_build(client, name):
+    return client.get_build(name=name, retry=api_retry())
+
+
+@api_call("list the builds tagged {tag}")
+def list_builds(client, parent, tag):
+    return list(client.list_builds(request={"parent": parent, "filter": f'tags="{tag}"'}, retry=api_retry()))
 
 
 # ------------------------------------------------------------------ registry

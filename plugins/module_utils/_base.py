@@ -33,6 +33,10 @@ else:
 EMULATOR_ENV = "CLOUDRUN_EMULATOR_HOST"
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 LOGGING_ENDPOINT = "https://logging.googleapis.com"
+RUN_ENDPOINT = "https://run.googleapis.com"
+# The clients an api_endpoint that is not an emulator applies to: it names a Cloud Run endpoint (say the
+# regional https://europe-west1-run.googleapis.com), which Secret Manager, Cloud Build and Storage do not answer.
+RUN_CLIENTS = ("services", "revisions")
 AUTH_KINDS = ["application", "serviceaccount", "accesstoken"]
 
 
@@ -74,6 +78,45 @@ def emulator_endpoint(api_endpoint):
     host = os.environ.get(EMULATOR_ENV)
     if host:
         return host.rstrip("/") if host.startswith("http://") else "http://" + host.rstrip("/")
+    return None
+
+
+def client_endpoint(kind, api_endpoint):
+    """The endpoint the ``kind`` client talks to, or None for its Google default.
+
+    An emulator (``http://`` or ``CLOUDRUN_EMULATOR_HOST``) stands for every API; any other
+    ``api_endpoint`` is Cloud Run's only.
+    """
+    emulator = emulator_endpoint(api_endpoint)
+    if emulator:
+        return emulator
+    return api_endpoint if api_endpoint and kind in RUN_CLIENTS else None
+
+
+def id_token_credentials(params, credentials, audience):
+    """Credentials that mint Google ID tokens for ``audience`` from the module's own auth options.
+
+    Returns None for ``auth_kind=application`` (google-auth's ``fetch_id_token`` reads ADC: a
+    service account key or the metadata server). A bare access token cannot mint one.
+    """
+    # pylint: disable=import-outside-toplevel
+    if params.get("impersonate_service_account"):
+        from google.auth import impersonated_credentials
+        return impersonated_credentials.IDTokenCredentials(credentials, target_audience=audience, include_email=True)
+    kind = params.get("auth_kind") or "application"
+    if kind == "serviceaccount":
+        from google.oauth2 import service_account
+        contents = params.get("service_account_contents")
+        if contents:
+            info = json.loads(contents) if isinstance(contents, str) else contents
+            return service_account.IDTokenCredentials.from_service_account_info(info, target_audience=audience)
+        return service_account.IDTokenCredentials.from_service_account_file(params["service_account_file"],
+                                                                              target_audience=audience)
+    if kind == "accesstoken":
+        raise CloudRunError(
+            "auth_kind=accesstoken cannot mint a Google ID token for a private service: an access token is not an "
+            "ID token. Use auth_kind=serviceaccount or impersonate_service_account, or id_token=never with your own "
+            "Authorization header in headers.")
     return None
 
 
@@ -170,7 +213,7 @@ class CloudRunModule:
     def client(self, kind):
         """``services``, ``revisions``, ``secrets``, ``builds`` or ``storage``: an official client, one per kind."""
         if kind not in self._clients:
-            endpoint = self.endpoint
+            endpoint = client_endpoint(kind, self.params.get("api_endpoint"))
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
             if kind == "storage":
                 # pylint: disable-next=import-outside-toplevel
@@ -198,6 +241,11 @@ class CloudRunModule:
     def emulator(self):
         """The emulator's http endpoint, or None against Google's APIs."""
         return emulator_endpoint(self.params.get("api_endpoint"))
+
+    @property
+    def run_endpoint(self):
+        """Cloud Run's endpoint for plain REST reads: the emulator's, the api_endpoint, or Google's."""
+        return client_endpoint("services", self.params.get("api_endpoint")) or RUN_ENDPOINT
 
     @property
     def logging_endpoint(self):

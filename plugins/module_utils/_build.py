@@ -16,6 +16,7 @@ import hashlib
 import io
 import os
 import tarfile
+import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
@@ -24,10 +25,13 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import IMAGE_
 
 try:
     from google.api_core import exceptions as gexc
+    from google.cloud.devtools import cloudbuild_v1
 except ImportError:  # reported by CloudRunModule
     pass
 
 LOG_TAIL = 30
+UNDER_WAY = ("QUEUED", "PENDING", "WORKING")
+FINISHED = ("SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXPIRED")
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 
 
@@ -99,6 +103,67 @@ def _ensure_bucket(storage, name, region):
         raise CloudRunError(api.describe(f"read the source bucket {name}", exc)) from exc
 
 
+def _name_of(operation, parent):
+    return f"{parent}/builds/{operation.metadata.build.id}"
+
+
+def _build_failure(builds, storage, build_name, image, reason):
+    """A failed build: its status, Cloud Build's detail, and the end of its log."""
+    failed = api.get_build(builds, name=build_name)
+    tail = _log_tail(storage, failed)
+    return CloudRunError(
+        f"The build of {image} failed ({failed.status.name}): {failed.status_detail or reason}"
+        + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else ""),
+        changed=True, build_id=failed.id, log_tail=tail, image=image)
+
+
+def _under_way(builds, parent, tag):
+    """A build of this source (Cloud Build tag ``tag``) that is queued, running or done well, or None."""
+    for found in api.list_builds(builds, parent=parent, tag=tag):
+        if found.status.name in UNDER_WAY + ("SUCCESS",):
+            return found
+    return None
+
+
+def start_build(builds, parent, build, image, tag, attempts=3):
+    """(operation, None) for a build this call started, or (None, build name) for one already under way.
+
+    A build is not started twice: one of this source already running (a parallel deploy of the same
+    code) is waited for instead, and after a server error or a dropped connection the builds are
+    listed again before another try, since the first may have been accepted.
+    """
+    running = _under_way(builds, parent, tag)
+    if running is not None:
+        return None, running.name
+    for attempt in range(attempts):
+        try:
+            operation = api.create_build(builds, parent=parent, build=build, image=image)
+            return operation, _name_of(operation, parent)
+        except CloudRunError as exc:
+            if not api.lost_answer(exc) or attempt == attempts - 1:
+                raise
+            running = _under_way(builds, parent, tag)
+            if running is not None:
+                return None, running.name
+            api.backoff(attempt)
+    raise CloudRunError(f"Could not start the build of {image}.")  # not reached
+
+
+def await_build(builds, name, timeout):
+    """Poll a build this call did not start until it finishes, for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = 1.0
+    while True:
+        found = api.get_build(builds, name=name)
+        if found.status.name in FINISHED:
+            return found
+        if time.monotonic() + pause > deadline:
+            raise CloudRunError(f"Timed out after {timeout} seconds waiting for build {name}; it is still "
+                                f"{found.status.name}.")
+        time.sleep(pause)
+        pause = min(pause * 1.5, 10.0)
+
+
 def submit(crm):
     params = crm.params
     validate(params)
@@ -133,23 +198,20 @@ def submit(crm):
     build = {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
              "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
              "timeout": {"seconds": params["build_timeout"]}}
+    build["tags"] = [tag]  # Cloud Build's own tags (not Docker's): how a build of this source is found again
     builds = crm.client("builds")
+    parent = f"projects/{project}/locations/{region}"
+    operation, build_name = start_build(builds, parent, build, image, tag)
     try:
-        operation = builds.create_build(request={"parent": f"projects/{project}/locations/{region}", "build": build},
-                                        retry=api.api_retry())
-    except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.describe("start the build", exc)) from exc
-    build_id = operation.metadata.build.id
-    build_name = f"projects/{project}/locations/{region}/builds/{build_id}"
-    try:
-        finished = api.wait(operation, params["wait_timeout"], f"build {image}")
+        finished = (api.wait(operation, params["wait_timeout"], f"build {image}") if operation is not None
+                    else await_build(builds, build_name, params["wait_timeout"]))
     except CloudRunError as exc:
-        failed = builds.get_build(name=build_name, retry=api.api_retry())
-        tail = _log_tail(storage, failed)
-        raise CloudRunError(
-            f"The build of {image} failed ({failed.status.name}): {failed.status_detail or exc.msg}"
-            + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else ""),
-            changed=True, build_id=build_id, log_tail=tail, image=image) from exc
+        raise _build_failure(builds, storage, build_name, image, exc.msg) from exc
+    build_name = finished.name or build_name
+    if finished.status != cloudbuild_v1.Build.Status.SUCCESS:
+        # Only SUCCESS counts, whatever the operation said (shared/reference/real-api-findings.md).
+        raise _build_failure(builds, storage, build_name, image, f"the build ended {finished.status.name}")
+    build_id = finished.id
     built = [i for i in finished.results.images if i.name == image]
     digest = built[0].digest if built else api.image_digest(crm.session(), image, emulator=crm.emulator)
     return dict(result, changed=True, build_id=build_id, digest=digest, image_digest=f"{params['image']}@{digest}",

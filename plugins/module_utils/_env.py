@@ -148,7 +148,7 @@ def ensure_env(crm):
                                        service=run_v2.Service.from_json(json.dumps(planned["spec"])))
         return wait_for_rollout(crm, services, operation, service, planned["spec"]["template"]["revision"])
 
-    service, planned, rolled_out = read_plan_write(services, full_name, plan_for, write, current)
+    service, planned, rolled_out = read_plan_write(crm, full_name, plan_for, write, current)
     current_env, changes = planned["env"], planned["changes"]
     changed = any(changes.values())
     final, revision = rolled_out if rolled_out else (service, None)

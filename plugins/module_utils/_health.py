@@ -11,7 +11,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError, id_token_credentials
 
 try:
     import requests
@@ -65,15 +65,13 @@ def fetch_id_token(crm, audience):
     # pylint: disable-next=import-outside-toplevel
     from google.oauth2 import id_token
     try:
-        if crm.params.get("impersonate_service_account"):
-            # pylint: disable-next=import-outside-toplevel
-            from google.auth import impersonated_credentials
-            credentials = impersonated_credentials.IDTokenCredentials(
-                crm.credentials, target_audience=audience, include_email=True)
+        # The same credentials as every other module: auth_kind=serviceaccount (AWX), impersonation, or ADC.
+        credentials = id_token_credentials(crm.params, crm.credentials, audience)
+        if credentials is not None:
             credentials.refresh(google.auth.transport.requests.Request())
             return credentials.token
         return id_token.fetch_id_token(google.auth.transport.requests.Request(), audience)
-    except (google.auth.exceptions.GoogleAuthError, ValueError) as exc:
+    except (google.auth.exceptions.GoogleAuthError, ValueError, OSError) as exc:
         raise CloudRunError(
             f"Cannot get a Google ID token for {audience}: {exc}. ID tokens need a service account "
             "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server, or impersonate_service_account).") from exc

@@ -11,10 +11,11 @@ is the read side shared with cloudrun_service_info.
 from __future__ import annotations
 
 import json
+import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
+from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     EXECUTION_ENVIRONMENTS, MANAGED_OPTIONS, TEMPLATE_OPTIONS, changed_options, desired_state, diff, env_from_api,
     env_value, ingress_container, observed_state, request_body, short, snake_keys, tag_on_latest,
@@ -32,6 +33,7 @@ ALL_USERS = "allUsers"
 SUCCEEDED = "CONDITION_SUCCEEDED"
 IAM_ATTEMPTS = 3
 WRITE_ATTEMPTS = 3
+LOG_WAIT = 10.0  # seconds a failure waits for a failed revision's first log lines
 
 
 def to_dict(message):
@@ -174,13 +176,33 @@ def _check_suffix_reuse(desired, changes, observed, name):
             "or leave it out to let Cloud Run name the revision.")
 
 
-def _revision_logs(crm, service_id, revision_id, limit=30):
-    """A revision's last log lines; a person needs them more than a link. Best effort."""
+def _revision_logs(crm, service_id, revision_id, limit=30, wait=0.0):
+    """A revision's last log lines; a person needs them more than a link. Best effort.
+
+    Logs reach Cloud Logging seconds after a container wrote them, so with ``wait`` an empty answer
+    is asked again (1 s, then 2 s apart) for up to that many seconds. The query is bounded by the
+    revision's createTime. Returns (lines, a note when there are none).
+    """
+    revision = api.get_revision(crm.client("revisions"),
+                                name=f"{crm.parent}/services/{service_id}/revisions/{revision_id}")
+    since = revision.create_time.isoformat().replace("+00:00", "Z") if revision and revision.create_time else None
+    deadline = time.monotonic() + wait
+    pause = 1.0
     try:
-        return api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id,
-                                      limit=limit), None
+        while True:
+            lines = api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id,
+                                           limit=limit, since=since)
+            if lines or time.monotonic() + pause > deadline:
+                break
+            time.sleep(pause)
+            pause = 2.0
     except CloudRunError as exc:  # the deploy error matters more than this one
         return [], f"({exc.msg})"
+    if lines:
+        return lines, None
+    where = f": {revision.log_uri}" if revision and revision.log_uri else ""
+    return [], (f"(No log lines of {revision_id} have reached Cloud Logging yet; they can lag by some seconds. "
+                f"See the logs{where})")
 
 
 def _failure(crm, services, full_name, error, created):
@@ -190,7 +212,7 @@ def _failure(crm, services, full_name, error, created):
     state = to_dict(after) if after else {}
     failed = short(state.get("latestCreatedRevision")) or "the new revision"
     serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
-    log_lines, log_problem = _revision_logs(crm, service_id, failed)
+    log_lines, log_problem = _revision_logs(crm, service_id, failed, wait=LOG_WAIT)
     lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
              error.msg]
     unseen = [line for line in log_lines if line not in error.msg]
@@ -321,11 +343,12 @@ def _write(crm, services, current, plan):
     body = run_v2.Service.from_json(json.dumps(plan["spec"]))
     if crm.check_mode:
         # validateOnly gives the server's verdict on the request, and writes nothing.
+        checked = run_v2.Service.from_json(json.dumps(for_validation(plan["spec"])))
         if current is None:
-            api.create_service(services, parent=crm.parent, service_id=crm.params["name"], service=body,
+            api.create_service(services, parent=crm.parent, service_id=crm.params["name"], service=checked,
                                validate_only=True)
         else:
-            api.update_service(services, name=full_name, service=body, validate_only=True)
+            api.update_service(services, name=full_name, service=checked, validate_only=True)
         return dict(current or {"name": full_name}, **to_dict(body)), None
     if current is None:
         operation = api.create_service(services, parent=crm.parent, service_id=crm.params["name"], service=body)
@@ -334,7 +357,13 @@ def _write(crm, services, current, plan):
     return wait_for_rollout(crm, services, operation, current, plan["new_revision"])
 
 
-def read_plan_write(services, full_name, plan_for, write, first_read=None):
+def _landed(current, sent):
+    """Whether ``current`` holds the write planned as ``sent``: the revision name that write gave."""
+    name = ((sent or {}).get("spec") or {}).get("template", {}).get("revision")
+    return bool(name and sent.get("new_revision") and (current or {}).get("template", {}).get("revision") == name)
+
+
+def read_plan_write(crm, full_name, plan_for, write, first_read=None, adopt=None):
     """Read the service, ``plan_for(current)``, ``write(current, plan)``; again if someone changed it meanwhile.
 
     A plan is a dict whose ``spec`` is the request body, or None when there is nothing to write.
@@ -343,8 +372,13 @@ def read_plan_write(services, full_name, plan_for, write, first_read=None):
     refused (409 ABORTED), never overwritten: read again, plan again, at most WRITE_ATTEMPTS times
     with backoff. A create that finds the service made meanwhile (409) is planned again as an update.
     ``first_read`` is a read the caller already made, used for the first attempt.
+    A write is not idempotent: one whose answer was lost (a 503 after the server committed it) and
+    that the client retried answers 409. If the read after it shows the revision name that write
+    gave, the write landed: ``adopt(current, plan)`` gives what ``write`` would have returned.
     Returns (current as last read, plan, what ``write`` returned, or None when nothing was written).
     """
+    services = crm.client("services")
+    sent = None
     for attempt in range(WRITE_ATTEMPTS):
         if attempt == 0 and first_read is not None:
             current = first_read
@@ -353,11 +387,16 @@ def read_plan_write(services, full_name, plan_for, write, first_read=None):
             current = to_dict(found) if found else None
         plan = plan_for(current)
         if plan["spec"] is None:
+            if adopt is not None and _landed(current, sent):
+                return current, sent, adopt(current, sent)
             return current, plan, None
+        if current is not None:
+            api.check_client_knows(crm.session(), crm.run_endpoint, full_name)
         try:
             return current, plan, write(current, plan)
         except CloudRunError as exc:
             raced = api.conflict(exc) or (current is None and exc.details.get("api_status") == 409)
+            sent = plan
             if not raced or attempt == WRITE_ATTEMPTS - 1:
                 if raced:
                     exc.msg += (f"\nThe service kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
@@ -365,6 +404,31 @@ def read_plan_write(services, full_name, plan_for, write, first_read=None):
                 raise
             api.backoff(attempt)
     raise CloudRunError(f"Could not update {full_name}.")  # not reached
+
+
+def _adopt(crm, services, plan):
+    """Wait for a write that landed although its answer was lost, as ``wait_for_rollout`` would."""
+    service_id = crm.params["name"]
+    full_name = f"{crm.parent}/services/{service_id}"
+    deadline = time.monotonic() + crm.params["wait_timeout"]
+    pause = 0.5
+    while True:
+        found = api.get_service(services, name=full_name)
+        service = to_dict(found) if found else {}
+        settled = not service.get("reconciling") and service.get("observedGeneration") == service.get("generation")
+        if settled or not crm.params["wait"]:
+            break
+        if time.monotonic() + pause > deadline:
+            raise CloudRunError(f"Timed out after {crm.params['wait_timeout']} seconds waiting for service "
+                                f"{service_id}, whose write landed although its answer was lost.", changed=True)
+        time.sleep(pause)
+        pause = min(pause * 2, 5.0)
+    terminal = service.get("terminalCondition") or {}
+    if settled and terminal.get("state") == "CONDITION_FAILED":
+        raise _failure(crm, services, full_name, CloudRunError(terminal.get("message", "")),
+                       created=plan["observed"] is None)
+    found = api.get_revision(crm.client("revisions"), name=f"{full_name}/revisions/{plan['new_revision']}")
+    return service, (revision_result(to_dict(found)) if found else None)
 
 
 def _iam_failure(exc, service_id, changes, final):
@@ -400,8 +464,9 @@ def ensure_present(crm):
         _with_secret_refs(desired, current, refs)
         return _plan(crm, current, desired)
 
-    current, plan, written = read_plan_write(services, full_name, plan_for,
-                                             lambda current, plan: _write(crm, services, current, plan))
+    current, plan, written = read_plan_write(crm, full_name, plan_for,
+                                             lambda current, plan: _write(crm, services, current, plan),
+                                             adopt=lambda current, plan: _adopt(crm, services, plan))
     changes = plan["changes"]
     final, revision = written if written else (current, None)
     tag = params.get("tag")

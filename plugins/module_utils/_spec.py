@@ -372,6 +372,10 @@ def option_differs(option, want, have):
         return not _subset_equal(want, have or {})
     if option in ("command", "args"):
         return list(want) != list(have or [])
+    if option == "ingress" and have is None:
+        # INGRESS_TRAFFIC_UNSPECIFIED: how ingress reads back while no revision is active (run_v2
+        # types/service.py), not a setting to correct.
+        return False
     return want != have
 
 

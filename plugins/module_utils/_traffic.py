@@ -227,7 +227,7 @@ def ensure_traffic(crm):
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
                                 client=services, result_type=run_v2.Service))
 
-    service, planned, written = read_plan_write(services, full_name, plan_for, write, first_read)
+    service, planned, written = read_plan_write(crm, full_name, plan_for, write, first_read)
     for tag, revision in sorted(planned["dropped"].items()):
         crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
                         f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from google.api_core import exceptions
@@ -130,3 +132,36 @@ def test_a_conflict_is_an_aborted_409_not_an_existing_revision_name(status, race
 
 class _Service:
     name = ""
+
+
+NEWER_SERVICE = json.dumps({
+    "name": "projects/p/locations/r/services/s", "etag": '"e"',
+    "template": {"containers": [{"image": "gcr.io/p/i"}], "aFieldFromNextYear": {"enabled": True}},
+})
+
+
+def test_a_field_the_client_does_not_know_is_found():
+    assert _api.fields_unknown_to_client(json.dumps({"name": "x", "template": {"containers": []}})) is None
+    problem = _api.fields_unknown_to_client(NEWER_SERVICE)
+    assert "aFieldFromNextYear" in problem
+
+
+def test_a_write_over_a_field_the_client_does_not_know_is_refused():
+    """The REST transport drops unknown fields on read; a full-replace write would reset them."""
+    class Session:  # the raw read, at the edge
+        def get(self, url, timeout):
+            assert url == "http://127.0.0.1:9/v2/projects/p/locations/r/services/s" and timeout
+            return type("Response", (), {"status_code": 200, "text": NEWER_SERVICE})()
+
+    with pytest.raises(CloudRunError) as err:
+        _api.check_client_knows(Session(), "http://127.0.0.1:9", "projects/p/locations/r/services/s")
+    assert "aFieldFromNextYear" in err.value.msg and "pip install --upgrade google-cloud-run" in err.value.msg
+    assert err.value.msg.startswith("Nothing was written")
+
+
+@pytest.mark.parametrize("details, lost", [
+    ({"api_status": 503}, True), ({"api_status": 500}, True), ({"unreachable": True}, True),
+    ({"api_status": 409}, False), ({"api_status": 400}, False), ({}, False),
+])
+def test_which_failed_writes_may_have_landed(details, lost):
+    assert _api.lost_answer(CloudRunError("x", **details)) is lost

@@ -92,3 +92,48 @@ def test_no_application_default_credentials_says_what_to_do(no_emulator, monkeyp
     with pytest.raises(CloudRunError) as err:
         _base.build_credentials({"auth_kind": "application"})
     assert "gcloud auth application-default login" in err.value.msg
+
+
+@pytest.mark.parametrize("api_endpoint, kind, expected", [
+    # A regional Cloud Run endpoint is Cloud Run's alone: Secret Manager, Cloud Build and Storage keep Google's.
+    ("https://europe-west1-run.googleapis.com", "services", "https://europe-west1-run.googleapis.com"),
+    ("https://europe-west1-run.googleapis.com", "revisions", "https://europe-west1-run.googleapis.com"),
+    ("https://europe-west1-run.googleapis.com", "secrets", None),
+    ("https://europe-west1-run.googleapis.com", "builds", None),
+    ("https://europe-west1-run.googleapis.com", "storage", None),
+    # An emulator stands for every API.
+    ("http://127.0.0.1:9000", "secrets", "http://127.0.0.1:9000"),
+    (None, "builds", None),
+])
+def test_an_api_endpoint_applies_to_cloud_run_only(no_emulator, api_endpoint, kind, expected):  # noqa
+    assert _base.client_endpoint(kind, api_endpoint) == expected
+
+
+def test_id_tokens_come_from_the_modules_service_account(no_emulator):  # pylint: disable=unused-argument
+    """auth_kind=serviceaccount (an AWX credential) mints the ID token, not whatever ADC finds."""
+    params = {"auth_kind": "serviceaccount", "service_account_contents": json.dumps(_key_info())}
+    credentials, _project = _base.build_credentials(params)
+    minted = _base.id_token_credentials(params, credentials, "https://backend-abc-uc.a.run.app")
+    assert type(minted).__name__ == "IDTokenCredentials"
+    assert minted.service_account_email == "deployer@from-key.iam.gserviceaccount.com"
+    assert minted._target_audience == "https://backend-abc-uc.a.run.app"  # pylint: disable=protected-access
+
+
+def test_id_tokens_through_impersonation(no_emulator):  # pylint: disable=unused-argument
+    params = {"auth_kind": "serviceaccount", "service_account_contents": json.dumps(_key_info()),
+              "impersonate_service_account": "runner@p.iam.gserviceaccount.com"}
+    credentials, _project = _base.build_credentials(params)
+    minted = _base.id_token_credentials(params, credentials, "https://x.run.app")
+    assert type(minted).__module__ == "google.auth.impersonated_credentials"
+    assert minted._target_audience == "https://x.run.app"  # pylint: disable=protected-access
+
+
+def test_an_access_token_cannot_mint_an_id_token_and_says_so(no_emulator):  # pylint: disable=unused-argument
+    params = {"auth_kind": "accesstoken", "access_token": "ya29.x"}
+    with pytest.raises(CloudRunError) as err:
+        _base.id_token_credentials(params, None, "https://x.run.app")
+    assert "auth_kind=accesstoken cannot mint a Google ID token" in err.value.msg
+
+
+def test_application_default_credentials_use_google_auths_own_lookup(no_emulator):  # noqa
+    assert _base.id_token_credentials({"auth_kind": "application"}, None, "https://x.run.app") is None

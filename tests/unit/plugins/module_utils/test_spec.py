@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -186,3 +187,17 @@ def test_named_revision_has_cloud_runs_form_and_never_repeats_across_generations
     assert _spec.named_revision(template, "svc", "1") == first.replace("00001", "00002")
     assert _spec.named_revision(dict(template, revision="svc-old"), "svc", "3")[:-3] == "svc-00004-"
     assert _spec.named_revision(template, "svc", 3) == _spec.named_revision(template, "svc", "3")
+
+
+def test_ingress_unspecified_while_no_revision_is_active_is_not_drift():
+    """run_v2 types/service.py: ingress reads back as UNSPECIFIED while no revision is active."""
+    from google.cloud import run_v2  # pylint: disable=import-outside-toplevel
+    message = run_v2.Service(name="projects/p/locations/r/services/backend", template=run_v2.RevisionTemplate(
+        containers=[run_v2.Container(image="gcr.io/p/backend:v1")]))
+    served = json.loads(run_v2.Service.to_json(message, use_integers_for_enums=False,
+                                               always_print_fields_with_no_presence=False))
+    assert "ingress" not in served
+    desired = _spec.desired_state(params(ingress="all"))
+    assert _spec.changed_options(desired, _spec.observed_state(served, NAME)) == []
+    assert _spec.changed_options(_spec.desired_state(params(ingress="internal")),
+                                 _spec.observed_state(dict(SERVED, ingress="INGRESS_TRAFFIC_ALL"), NAME)) == ["ingress"]
