@@ -62,20 +62,28 @@ options:
     elements: str
   api_endpoint:
     description:
-      - Send API requests here instead of Google's endpoint.
-      - An C(http://) endpoint is a local emulator, reached with anonymous credentials.
+      - Send Cloud Run API requests here instead of Google's endpoint, for example a regional endpoint such as
+        C(https://europe-west1-run.googleapis.com). Secret Manager, Cloud Build and Cloud Storage keep their own.
+      - An C(http://) endpoint is a local emulator for every API, reached with anonymous credentials.
       - When not set and E(CLOUDRUN_EMULATOR_HOST=host:port) is set, every client talks to the emulator there
         (the convention of Google's C(*_EMULATOR_HOST) variables).
     type: str
 requirements:
-  - google-cloud-run >= 0.10
+  - google-cloud-run >= 0.10.9
+  - proto-plus >= 1.24
   - google-auth >= 2.30
   - google-api-core >= 2.19
 notes:
   - Set O(project), O(region) and the auth options once for a play with
     C(module_defaults) for C(group/nadle.cloudrun.gcp).
-  - Transient API errors (HTTP 429, 500, 502, 503, 504) are retried with exponential backoff and jitter,
-    at most 16 seconds between tries and 120 seconds in all.
+  - Transient API errors (HTTP 429, 500, 502, 503, 504, and a refused or dropped connection) are retried with
+    exponential backoff and jitter, at most 16 seconds between tries and 120 seconds in all. Writes that are not
+    idempotent (creating a service, a build, a secret version) are not retried blindly: after a lost answer the
+    module reads first, and uses what the first try made.
+  - Every write is a full replace of the service. If the service has a field the installed google-cloud-run does
+    not know, the module refuses to write (the write would reset that field) and says to upgrade the client.
+  - O(api_endpoint) other than an emulator (for example a regional Cloud Run endpoint) applies to the Cloud Run
+    API only; Secret Manager, Cloud Build and Cloud Storage use their own endpoints.
 """
 
     # Capability attributes shared by modules that change things.

@@ -78,8 +78,10 @@ options:
     description:
       - V(auto) asks without a token first and, on a 401 or 403, gets a Google ID token and asks again.
       - V(always) sends an ID token from the first request; V(never) sends none.
-      - ID tokens come from the auth options (a service account, the metadata server, or
-        O(impersonate_service_account)). Against the emulator any bearer token is accepted.
+      - ID tokens come from the same auth options as every other module of the collection
+        (O(auth_kind=serviceaccount) with its key, O(impersonate_service_account), or application default
+        credentials: a key file or the metadata server). O(auth_kind=accesstoken) cannot mint one, and says so.
+        Against the emulator any bearer token is accepted.
     type: str
     choices: [auto, always, never]
     default: auto
