@@ -136,7 +136,6 @@ class Storage:
         return self.put(bucket, metadata.get("name") or query.get("name", [""])[0], parts[1][1],
                         metadata.get("contentType") or media_type)
 
-
     def upload_chunk(self, bucket, query, body, headers):
         """One PUT of a resumable session: 308 with the ``Range`` received so far, or the object when complete."""
         upload_id = query.get("upload_id", [""])[0]

@@ -66,8 +66,8 @@ def test_latest_is_the_newest_version_and_a_disabled_one_is_refused(emulator):
 def test_a_secret_reference_needs_a_real_version(services, service_id):
     ref = run_v2.EnvVar(name="TOKEN", value_source=run_v2.EnvVarSource(
         secret_key_ref=run_v2.SecretKeySelector(secret="s", version="(new version)")))
-    service = run_v2.Service(template=run_v2.RevisionTemplate(containers=[run_v2.Container(image=ECHO_IMAGE,
-                                                                                            env=[ref])]))
+    container = run_v2.Container(image=ECHO_IMAGE, env=[ref])
+    service = run_v2.Service(template=run_v2.RevisionTemplate(containers=[container]))
     with pytest.raises(exceptions.BadRequest) as err:
         services.create_service(request={"parent": PARENT, "service": service, "service_id": service_id,
                                          "validate_only": True})

@@ -78,7 +78,7 @@ notes:
     C(module_defaults) for C(group/nadle.cloudrun.gcp).
   - Transient API errors (HTTP 429, 500, 502, 503, 504, and a refused or dropped connection) are retried with
     exponential backoff and jitter, at most 16 seconds between tries and 120 seconds in all. Writes that are not
-    idempotent (creating a service, a build, a secret version) are not retried blindly: after a lost answer the
+    idempotent (creating a service, a build, a secret version) are not retried blindly. After a lost answer the
     module reads first, and uses what the first try made.
   - Every write is a full replace of the service. If the service has a field the installed google-cloud-run does
     not know, the module refuses to write (the write would reset that field) and says to upgrade the client.

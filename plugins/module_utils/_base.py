@@ -110,8 +110,8 @@ def id_token_credentials(params, credentials, audience):
         if contents:
             info = json.loads(contents) if isinstance(contents, str) else contents
             return service_account.IDTokenCredentials.from_service_account_info(info, target_audience=audience)
-        return service_account.IDTokenCredentials.from_service_account_file(params["service_account_file"],
-                                                                              target_audience=audience)
+        return service_account.IDTokenCredentials.from_service_account_file(
+            params["service_account_file"], target_audience=audience)
     if kind == "accesstoken":
         raise CloudRunError(
             "auth_kind=accesstoken cannot mint a Google ID token for a private service: an access token is not an "

@@ -80,7 +80,7 @@ options:
       - V(always) sends an ID token from the first request; V(never) sends none.
       - ID tokens come from the same auth options as every other module of the collection
         (O(auth_kind=serviceaccount) with its key, O(impersonate_service_account), or application default
-        credentials: a key file or the metadata server). O(auth_kind=accesstoken) cannot mint one, and says so.
+        credentials, that is a key file or the metadata server). O(auth_kind=accesstoken) cannot mint one, and says so.
         Against the emulator any bearer token is accepted.
     type: str
     choices: [auto, always, never]

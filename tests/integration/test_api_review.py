@@ -9,7 +9,9 @@ import os
 import shutil
 
 from emulator.testing import request_json
-from test_cloud_run_semantics import PARENT, clean_faults, deploy_task, play, revisions, service  # noqa: F401
+from test_cloud_run_semantics import (  # noqa: F401  pylint: disable=unused-import
+    clean_faults, deploy_task, play, revisions, service,
+)
 from test_targets import ECHO_APP, IMAGE, emulator  # noqa: F401  pylint: disable=unused-import
 
 BUILD_REPO = "europe-west1-docker.pkg.dev/integration/apps/review"
