@@ -17,10 +17,10 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    EXECUTION_ENVIRONMENTS, MANAGED_OPTIONS, TEMPLATE_OPTIONS, changed_options, desired_state, diff, env_from_api,
-    env_value, ingress_container, observed_state, request_body, short, snake_keys, tag_on_latest,
-    traffic_with_new_revision, validate,
+    EXECUTION_ENVIRONMENTS, TEMPLATE_OPTIONS, env_from_api, env_value, ingress_container, request_body, short,
+    snake_keys, tag_on_latest, traffic_with_new_revision, validate,
 )
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 
 try:
@@ -306,23 +306,23 @@ def _check_resources(spec, desired, current, service_id):
 
 
 def _plan(crm, current, desired):
-    """What to write, or nothing: {observed, changes, spec (the request body), new_revision}."""
+    """What to write, or nothing: {differences, changes, spec (the request body), new_revision}."""
     params = crm.params
     service_id = params["name"]
-    if current is None:
-        if "image" not in desired:
-            raise CloudRunError(f"image is required to create service '{service_id}': "
-                                f"{crm.parent}/services/{service_id} does not exist.")
-        observed, changes = None, [o for o in MANAGED_OPTIONS if o in desired]
-    else:
-        observed = observed_state(current, service_id)
-        changes = changed_options(desired, observed)
+    if current is None and "image" not in desired:
+        raise CloudRunError(f"image is required to create service '{service_id}': "
+                            f"{crm.parent}/services/{service_id} does not exist.")
+    observed = observed_state(current, service_id) if current is not None else None
+    differences = Differences(desired, observed)
+    changes = list(differences.names)
+    if observed is not None:
         _check_suffix_reuse(desired, changes, observed, service_id)
     tag, no_traffic = params.get("tag"), params.get("no_traffic")
-    makes_revision = current is None or any(o in TEMPLATE_OPTIONS for o in changes)
+    makes_revision = current is None or differences.makes_revision
     if tag and current is not None and not makes_revision and not tag_on_latest(current, tag):
         changes.append("tag")
-    plan = {"observed": observed, "changes": changes, "spec": None, "new_revision": None}
+    plan = {"differences": differences, "observed": observed, "changes": changes, "spec": None,
+            "new_revision": None}
     if not changes:
         return plan
     spec = request_body(current, desired, service_id, makes_revision)
@@ -470,7 +470,7 @@ def ensure_present(crm):
     changes = plan["changes"]
     final, revision = written if written else (current, None)
     tag = params.get("tag")
-    result_diff = diff(plan["observed"], desired, [c for c in changes if c != "tag"])
+    result_diff = plan["differences"].diff()
     if "tag" in changes or (tag and changes):
         result_diff["after"]["tag"] = tag
     public = params["allow_unauthenticated"]

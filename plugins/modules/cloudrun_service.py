@@ -245,6 +245,12 @@ options:
       - In an organisation with Domain Restricted Sharing, Cloud Run refuses C(allUsers); use
         O(invoker_iam_disabled) there.
     type: bool
+  service_min_instances:
+    description:
+      - Instances kept warm for the whole service, across its revisions (the Service's C(scaling.minInstanceCount)),
+        where O(min_instances) is per revision. A change here makes no new revision.
+    type: int
+    version_added: 0.1.0
   invoker_iam_disabled:
     description:
       - V(true) turns off Cloud Run's invoker IAM check for this service (the Service field
@@ -465,57 +471,20 @@ log_lines:
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import ensure_service
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import EGRESS, INGRESS
-
-
-def probe_options():
-    port = dict(port=dict(type="int"))
-    return dict(
-        initial_delay_seconds=dict(type="int"),
-        timeout_seconds=dict(type="int"),
-        period_seconds=dict(type="int"),
-        failure_threshold=dict(type="int"),
-        http_get=dict(type="dict", options=dict(path=dict(type="str"), **port)),
-        tcp_socket=dict(type="dict", options=port),
-        grpc=dict(type="dict", options=dict(service=dict(type="str"), **port)),
-    )
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import argument_spec as option_specs
 
 
 def main():
+    # The managed options (image ... service_min_instances) are declared once, in module_utils/_options.py.
     argument_spec = dict(
+        option_specs(),
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
-        image=dict(type="str"),
-        port=dict(type="int"),
-        command=dict(type="list", elements="str"),
-        args=dict(type="list", elements="str"),
-        env=dict(type="dict"),
         secrets=dict(type="dict", no_log=True),
         secret_version=dict(type="str", default="pinned", choices=["pinned", "latest"]),
-        cpu=dict(type="str"),
-        memory=dict(type="str"),
-        cpu_idle=dict(type="bool"),
-        startup_cpu_boost=dict(type="bool"),
-        concurrency=dict(type="int"),
-        min_instances=dict(type="int"),
-        max_instances=dict(type="int"),
-        timeout=dict(type="str"),
-        service_account=dict(type="str"),
-        ingress=dict(type="str", choices=list(INGRESS)),
-        vpc_access=dict(type="dict", options=dict(
-            connector=dict(type="str"), network=dict(type="str"), subnetwork=dict(type="str"),
-            network_tags=dict(type="list", elements="str"), egress=dict(type="str", choices=list(EGRESS)))),
-        labels=dict(type="dict"),
-        annotations=dict(type="dict"),
-        execution_environment=dict(type="str", choices=["gen1", "gen2"]),
-        startup_probe=dict(type="dict", options=probe_options()),
-        liveness_probe=dict(type="dict", options=probe_options()),
-        revision_suffix=dict(type="str"),
         tag=dict(type="str"),
         no_traffic=dict(type="bool", default=False),
-        description=dict(type="str"),
         allow_unauthenticated=dict(type="bool"),
-        invoker_iam_disabled=dict(type="bool"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )

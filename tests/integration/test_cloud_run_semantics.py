@@ -16,23 +16,15 @@ import urllib.request
 import pytest
 
 from emulator.testing import request_json
-from test_targets import IMAGE, emulator, run_playbook  # noqa: F401  pylint: disable=unused-import
+from test_targets import IMAGE, PLAY, emulator, run_playbook  # noqa: F401  pylint: disable=unused-import
 
 PARENT = "projects/integration/locations/europe-west1"
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/nadle.cloudrun.gcp: {project: integration, region: europe-west1}
-  tasks:
-%s
-"""
 
 
 def play(tmp_path, tasks, emu, *options):
     """Run ``tasks`` (YAML, indented for a task list); returns the CompletedProcess with ``.output``."""
     path = tmp_path / f"play-{time.monotonic_ns()}.yml"
-    path.write_text(PLAY % tasks, encoding="utf-8")
+    path.write_text(PLAY % {"tasks": tasks}, encoding="utf-8")
     result = run_playbook(path, emu, options)
     result.output = result.stdout + result.stderr
     return result
@@ -104,7 +96,7 @@ def test_a_two_second_connection_outage_during_a_deploy_is_survived(emulator, tm
     assert play(tmp_path, deploy_task(name), emulator).returncode == 0
     emulator.admin("requests", method="DELETE")
     path = tmp_path / "outage.yml"
-    path.write_text(PLAY % deploy_task(name, env={"APP_N": "slow"}), encoding="utf-8")
+    path.write_text(PLAY % {"tasks": deploy_task(name, env={"APP_N": "slow"})}, encoding="utf-8")
     emulator.admin("faults", {"latency_ms": 300})  # time to cut the line after the write went out
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.update(result=run_playbook(path, emulator)))

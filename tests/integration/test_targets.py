@@ -57,13 +57,16 @@ def test_target(target, emulator, tmp_path):
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-3000:]
 
 
-SECRET_PLAY = """
+# A play against the emulator's integration project; its tasks go in where PLAY_TASKS stands.
+PLAY_TASKS = "%(tasks)s"
+PLAY = """
 - hosts: localhost
   gather_facts: false
   module_defaults:
     group/nadle.cloudrun.gcp: {project: integration, region: europe-west1}
   tasks:
-    - name: Secrets through cloudrun_service
+""" + PLAY_TASKS
+SECRET_PLAY = PLAY.replace(PLAY_TASKS, """    - name: Secrets through cloudrun_service
       nadle.cloudrun.cloudrun_service:
         name: vvv-secrets
         image: %(image)s
@@ -88,7 +91,7 @@ SECRET_PLAY = """
       nadle.cloudrun.cloudrun_service:
         name: vvv-secrets
         state: absent
-"""
+""")
 
 
 def test_no_secret_value_in_vvv_output(emulator, tmp_path):

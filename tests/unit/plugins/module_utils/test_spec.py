@@ -1,89 +1,17 @@
-"""The pure core of cloudrun_service: validation, comparison and building the request."""
+"""A cloudrun_service write (_spec.py): validation across options, the request body, the revision name."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _spec
-
-NAME = "backend"
-
-# A service as the API returns it: every default Cloud Run fills in, plus output-only fields.
-SERVED = {
-    "name": "projects/p/locations/r/services/backend", "uid": "u", "generation": "3", "etag": '"e"',
-    "uri": "https://backend-x.run.app", "latestReadyRevision": "projects/p/locations/r/services/backend/revisions/r3",
-    "ingress": "INGRESS_TRAFFIC_ALL", "launchStage": "GA",
-    "labels": {"team": "api", "cloud.googleapis.com/location": "r"},
-    "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}],
-    "template": {
-        "revision": "backend-v3",
-        "containers": [{
-            "image": "gcr.io/p/backend:v1",
-            "env": [{"name": "A", "value": "1"},
-                    {"name": "S", "valueSource": {"secretKeyRef": {"secret": "s", "version": "latest"}}}],
-            "resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}, "cpuIdle": True, "startupCpuBoost": True},
-            "ports": [{"name": "http1", "containerPort": 8080}],
-            "startupProbe": {"tcpSocket": {"port": 8080}, "timeoutSeconds": 240, "periodSeconds": 240,
-                             "failureThreshold": 1},
-        }],
-        "timeout": "300s", "maxInstanceRequestConcurrency": 80, "scaling": {"maxInstanceCount": 100},
-        "serviceAccount": "123-compute@developer.gserviceaccount.com",
-        "executionEnvironment": "EXECUTION_ENVIRONMENT_GEN2",
-    },
-}
-
-
-def params(**options):
-    base = {option: None for option in _spec.MANAGED_OPTIONS}
-    base["name"] = NAME
-    base.update(options)
-    return base
-
-
-def changes(**options):
-    desired = _spec.desired_state(params(**options))
-    return _spec.changed_options(desired, _spec.observed_state(SERVED, NAME))
-
-
-@pytest.mark.parametrize("options", [
-    {},
-    {"image": "gcr.io/p/backend:v1"},
-    {"cpu": "1"}, {"cpu": "1000m"}, {"memory": "0.5Gi"}, {"memory": "512Mi"},
-    {"timeout": "300"}, {"timeout": "5m"}, {"timeout": "300s"},
-    {"concurrency": 80}, {"port": 8080}, {"max_instances": 100}, {"min_instances": 0},
-    {"env": {"A": 1, "S": {"secret": "s"}}},
-    {"labels": {"team": "api"}},
-    {"startup_probe": {"tcp_socket": {"port": 8080}}},
-    {"cpu_idle": True, "startup_cpu_boost": True},
-    {"ingress": "all", "execution_environment": "gen2", "revision_suffix": "v3"},
-    {"command": [], "args": []},
-])
-def test_server_defaults_and_equivalent_spellings_are_not_drift(options):
-    assert changes(**options) == []
-
-
-@pytest.mark.parametrize("options, expected", [
-    ({"image": "gcr.io/p/backend:v2"}, ["image"]),
-    ({"memory": "1Gi"}, ["memory"]),
-    ({"cpu": "2"}, ["cpu"]),
-    ({"env": {"A": "1"}}, ["env"]),  # removing a key is a change
-    ({"env": {"A": "1", "S": "plain now"}}, ["env"]),
-    ({"env": {"A": "1", "S": {"secret": "s", "version": "3"}}}, ["env"]),
-    ({"labels": {}}, ["labels"]),
-    ({"concurrency": 100, "timeout": 60}, ["concurrency", "timeout"]),
-    ({"startup_probe": {"failure_threshold": 3}}, ["startup_probe"]),
-    ({"cpu_idle": False}, ["cpu_idle"]),
-    ({"ingress": "internal", "description": "x"}, ["description", "ingress"]),
-])
-def test_changes_are_named(options, expected):
-    assert changes(**options) == expected
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _options, _spec
+from ansible_collections.nadle.cloudrun.tests.unit.plugins.module_utils.test_options import NAME, SERVED, changes, params
 
 
 def test_a_write_that_makes_a_revision_names_it_and_carries_the_etag():
-    body = _spec.request_body(SERVED, _spec.desired_state(params(memory="1Gi")), NAME, makes_revision=True)
+    body = _spec.request_body(SERVED, _options.desired_state(params(memory="1Gi")), NAME, makes_revision=True)
     assert set(body) & set(_spec.SERVICE_OUTPUT_ONLY) == {"etag"}  # the etag of the read, and no other
     assert body["etag"] == SERVED["etag"]
     # A new name, never the fetched one: Cloud Run refuses a known name with another template (409).
@@ -98,7 +26,7 @@ def test_a_write_that_makes_a_revision_names_it_and_carries_the_etag():
                                      {"invoker_iam_disabled": True, "memory": "0.5Gi"}])
 def test_a_write_that_keeps_the_template_echoes_it_with_its_revision_name(options):
     """terraform-provider-google 13410: clearing template.revision makes a revision on the real API."""
-    body = _spec.request_body(SERVED, _spec.desired_state(params(**options)), NAME, makes_revision=False)
+    body = _spec.request_body(SERVED, _options.desired_state(params(**options)), NAME, makes_revision=False)
     assert body["template"] == SERVED["template"]  # cpu "1" for "1000m" is not written into it either
     assert body["etag"] == SERVED["etag"]
 
@@ -110,14 +38,14 @@ def test_writable_keeps_the_revision_name_and_the_etag():
 
 
 def test_new_service_keeps_request_based_billing_when_resources_are_sent():
-    body = _spec.build_service(None, _spec.desired_state(params(image="gcr.io/p/i", memory="1Gi")), NAME)
+    body = _spec.build_service(None, _options.desired_state(params(image="gcr.io/p/i", memory="1Gi")), NAME)
     resources = body["template"]["containers"][0]["resources"]
     assert resources == {"limits": {"memory": "1Gi"}, "cpuIdle": True, "startupCpuBoost": True}
     assert "traffic" not in body  # Cloud Run gives a new service 100% on its latest revision
 
 
 def test_port_change_moves_the_default_probe_and_env_keeps_order():
-    desired = _spec.desired_state(params(port=8000, env={"Z": "1", "A": {"secret": "db", "version": 2}}))
+    desired = _options.desired_state(params(port=8000, env={"Z": "1", "A": {"secret": "db", "version": 2}}))
     container = _spec.build_service(SERVED, desired, NAME)["template"]["containers"][0]
     assert container["ports"] == [{"name": "http1", "containerPort": 8000}]
     assert container["startupProbe"]["tcpSocket"] == {"port": 8000}
@@ -126,12 +54,12 @@ def test_port_change_moves_the_default_probe_and_env_keeps_order():
 
 
 def test_labels_replace_user_keys_but_keep_system_keys():
-    body = _spec.build_service(SERVED, _spec.desired_state(params(labels={"env": "prod"})), NAME)
+    body = _spec.build_service(SERVED, _options.desired_state(params(labels={"env": "prod"})), NAME)
     assert body["labels"] == {"cloud.googleapis.com/location": "r", "env": "prod"}
 
 
 def test_revision_suffix_and_vpc_and_probe_spelling():
-    desired = _spec.desired_state(params(
+    desired = _options.desired_state(params(
         revision_suffix="v4", vpc_access={"connector": "c", "egress": "all-traffic", "network": None},
         liveness_probe={"http_get": {"path": "/health", "port": None}, "period_seconds": 5}))
     body = _spec.build_service(SERVED, desired, NAME)
@@ -166,20 +94,6 @@ def test_valid_options_have_no_problems():
                                  env={"MONGODB_URL": "mongodb://x", "DEBUG": False})) == []
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("300", 300), ("300s", 300), ("5m", 300), ("1h30m", 5400), (45, 45), ("", None), ("soon", None),
-])
-def test_parse_timeout(text, seconds):
-    assert _spec.parse_timeout(text) == seconds
-
-
-def test_diff_shows_only_what_changes():
-    observed = _spec.observed_state(SERVED, NAME)
-    desired = _spec.desired_state(params(memory="1Gi", image="gcr.io/p/backend:v1"))
-    assert _spec.diff(observed, desired, ["memory"]) == {"before": {"memory": "512Mi"}, "after": {"memory": "1Gi"}}
-    assert _spec.diff(None, desired, ["image"]) == {"before": {}, "after": {"image": "gcr.io/p/backend:v1"}}
-
-
 def test_named_revision_has_cloud_runs_form_and_never_repeats_across_generations():
     template = {"containers": [{"image": "img", "resources": {"limits": {"memory": "512Mi"}}}]}
     first = _spec.named_revision(template, "svc", None)
@@ -189,15 +103,14 @@ def test_named_revision_has_cloud_runs_form_and_never_repeats_across_generations
     assert _spec.named_revision(template, "svc", 3) == _spec.named_revision(template, "svc", "3")
 
 
-def test_ingress_unspecified_while_no_revision_is_active_is_not_drift():
-    """run_v2 types/service.py: ingress reads back as UNSPECIFIED while no revision is active."""
-    from google.cloud import run_v2  # pylint: disable=import-outside-toplevel
-    message = run_v2.Service(name="projects/p/locations/r/services/backend", template=run_v2.RevisionTemplate(
-        containers=[run_v2.Container(image="gcr.io/p/backend:v1")]))
-    served = json.loads(run_v2.Service.to_json(message, use_integers_for_enums=False,
-                                               always_print_fields_with_no_presence=False))
-    assert "ingress" not in served
-    desired = _spec.desired_state(params(ingress="all"))
-    assert _spec.changed_options(desired, _spec.observed_state(served, NAME)) == []
-    assert _spec.changed_options(_spec.desired_state(params(ingress="internal")),
-                                 _spec.observed_state(dict(SERVED, ingress="INGRESS_TRAFFIC_ALL"), NAME)) == ["ingress"]
+def test_a_service_level_option_is_one_table_entry_and_makes_no_revision():
+    """service_min_instances (ServiceScaling.min_instance_count) was added as one entry in _options.OPTIONS."""
+    assert "service_min_instances" in _options.argument_spec()
+    assert changes(service_min_instances=0) == []  # unset on the server reads as 0: no drift
+    desired = _options.desired_state(params(service_min_instances=2))
+    differences = _options.Differences(desired, _options.observed_state(SERVED, NAME))
+    assert differences.names == ["service_min_instances"] and not differences.makes_revision
+    body = _spec.request_body(SERVED, desired, NAME, makes_revision=False)
+    assert body["scaling"] == {"minInstanceCount": 2}
+    assert body["template"] == SERVED["template"]  # the template, revision name included, as read
+    assert _spec.validate(params(service_min_instances=-1)) == ["service_min_instances: -1 must be at least 0."]
