@@ -128,6 +128,10 @@ def ensure_env(crm):
     container = ingress_container(current.get("template") or {}) or {}
     current_env = env_from_api(container.get("env"))
     desired, secret_values = desired_env(params, current_env)
+    # The values that go to Secret Manager, wherever they came from (env, .env files, secrets), are
+    # masked in everything this module prints, the invocation included; plain values are redacted
+    # in the result and the diff, not masked as substrings.
+    crm.module.no_log_values.update(v for v in secret_values.values() if v)
     written, refs = ensure_secrets(crm.client("secrets"), crm.project, service_id, secret_values,
                                    params["secret_version"] == "pinned", crm.check_mode)
     desired.update(refs)

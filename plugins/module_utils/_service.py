@@ -305,6 +305,15 @@ def _check_resources(spec, desired, current, service_id):
                             + "\n- ".join(problems))
 
 
+def failed_latest(service):
+    """(name, Cloud Run's message) of the service's newest revision when it failed to start, else None."""
+    created, ready = service.get("latestCreatedRevision"), service.get("latestReadyRevision")
+    terminal = service.get("terminalCondition") or {}
+    if created and created != ready and terminal.get("state") == "CONDITION_FAILED" and not service.get("reconciling"):
+        return short(created), terminal.get("message", "")
+    return None
+
+
 def _plan(crm, current, desired):
     """What to write, or nothing: {differences, changes, spec (the request body), new_revision}."""
     params = crm.params
@@ -318,11 +327,16 @@ def _plan(crm, current, desired):
     if observed is not None:
         _check_suffix_reuse(desired, changes, observed, service_id)
     tag, no_traffic = params.get("tag"), params.get("no_traffic")
-    makes_revision = current is None or differences.makes_revision
+    # The newest revision failed and nothing changed since: the cause was elsewhere (a secret or a
+    # database made later), so a rerun tries again with a new revision instead of doing nothing.
+    retried = failed_latest(current) if current is not None and not differences.makes_revision else None
+    makes_revision = current is None or differences.makes_revision or retried is not None
+    if retried:
+        changes.append("revision")
     if tag and current is not None and not makes_revision and not tag_on_latest(current, tag):
         changes.append("tag")
     plan = {"differences": differences, "observed": observed, "changes": changes, "spec": None,
-            "new_revision": None}
+            "new_revision": None, "retried": retried}
     if not changes:
         return plan
     spec = request_body(current, desired, service_id, makes_revision)
@@ -458,17 +472,26 @@ def ensure_present(crm):
     secrets_written, refs = _secret_refs(crm)
     desired = {}
 
+    warned = []
+
     def plan_for(current):
         desired.clear()
         desired.update(desired_state(params))
         _with_secret_refs(desired, current, refs)
-        return _plan(crm, current, desired)
+        plan = _plan(crm, current, desired)
+        if plan["retried"] and plan["new_revision"] and not warned:
+            failed, why = plan["retried"]
+            warned.append(failed)
+            crm.module.warn(f"Revision {failed} failed before ({(why.splitlines() or [''])[0]}); nothing in the "
+                            f"options changed, so this run tries again as {plan['new_revision']}.")
+        return plan
 
     current, plan, written = read_plan_write(crm, full_name, plan_for,
                                              lambda current, plan: _write(crm, services, current, plan),
                                              adopt=lambda current, plan: _adopt(crm, services, plan))
     changes = plan["changes"]
     final, revision = written if written else (current, None)
+
     tag = params.get("tag")
     result_diff = plan["differences"].diff()
     if "tag" in changes or (tag and changes):

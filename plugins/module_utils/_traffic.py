@@ -118,8 +118,13 @@ def plan(params, service, revisions):
     Every problem is raised before any write.
     """
     current = traffic_from_api(service.get("traffic"))
+    if not any(params.get(k) is not None and params.get(k) is not False
+               for k in ("traffic", "promote", "rollback", "to_latest", "tags", "remove_tags", "percent", "revision")):
+        return current, current, {}  # nothing asked: a read, whatever state the service is in
     current_tags = tags_of(current)
     problems = []
+    if params.get("revision") and not params.get("promote"):
+        raise CloudRunError("revision is used with promote only: the revision the promoted tag must name.")
     if params.get("percent") is not None and not params.get("promote"):
         raise CloudRunError("percent is used with promote only: the share of the promoted revision.")
     if params.get("percent") is not None and not 1 <= params["percent"] <= 100:
@@ -145,6 +150,14 @@ def plan(params, service, revisions):
         if revision is None:
             raise CloudRunError(f"promote: no revision has the tag '{params['promote']}' "
                                 f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
+        # A tag on LATEST (a new service's first revision) names the latest ready revision.
+        named = short(service.get("latestReadyRevision")) if revision == LATEST else revision
+        if params.get("revision") and named != params["revision"]:
+            made = revisions.get(named, {}).get("create_time") or "an unknown time"
+            raise CloudRunError(
+                f"Traffic for service '{short(service['name'])}' was not changed: tag '{params['promote']}' now names "
+                f"revision {named} (created {made}), not {params['revision']}. Another deploy of this service "
+                "moved it; promoting it would send traffic to that deploy's code.")
         targets = promoted(current, revision, params["promote"], params.get("percent") or 100)
         placed = {t["tag"] for t in targets}
         keep_tags = {t: r for t, r in current_tags.items() if t not in placed}

@@ -34,6 +34,8 @@ options:
   env:
     description:
       - "Variables to set, C(KEY: value). Values win over O(env_files). Numbers and booleans become strings."
+      - Plain values are shown as C(VALUE_REDACTED) in the result and the diff. Values listed in O(secret_keys) go to
+        Secret Manager and are masked in all output; put a secret there, or in O(secrets), not in O(env) alone.
     type: dict
   env_files:
     description:
@@ -171,7 +173,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._env import ensure_
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True),
-        env=dict(type="dict", no_log=True),
+        # Not no_log: Ansible would mask every substring equal to any value in the whole result (a value
+        # "1" turned the service URI into "http://1********..."); the secret values are masked instead.
+        env=dict(type="dict", no_log=False),
         env_files=dict(type="list", elements="path"),
         interpolate=dict(type="bool", default=False),
         secrets=dict(type="dict", no_log=True),

@@ -52,6 +52,12 @@ options:
     description:
       - Send 100% (or O(percent)) to the revision that has this tag (for example V(candidate)); the tag stays.
     type: str
+  revision:
+    description:
+      - With O(promote), the revision the tag must still name. When another deploy of the service moved the tag to
+        its own revision since, the task fails and names that revision, instead of promoting someone else's code.
+    type: str
+    version_added: 0.1.0
   percent:
     description:
       - With O(promote), the share of the promoted revision, for a gradual rollout in steps such as 10, 50, 100.
@@ -143,6 +149,7 @@ def main():
         traffic=dict(type="list", elements="dict", options=dict(
             revision=dict(type="str"), tag=dict(type="str"), percent=dict(type="int", default=0))),
         promote=dict(type="str"),
+        revision=dict(type="str"),
         percent=dict(type="int"),
         rollback=dict(type="bool", default=False),
         to_latest=dict(type="bool", default=False),

@@ -157,3 +157,25 @@ def test_a_tag_named_on_a_failed_revision_is_refused():
     with pytest.raises(CloudRunError) as err:
         _traffic.plan(params(tags={"debug": "svc-4"}), SERVICE, REVISIONS)
     assert "revision 'svc-4' is not ready" in err.value.msg
+
+
+def test_promote_names_the_revision_another_deploy_moved_the_tag_to():
+    with pytest.raises(CloudRunError) as err:
+        _traffic.plan(params(promote="candidate", revision="svc-2"), SERVICE, REVISIONS)
+    assert "tag 'candidate' now names revision svc-3 (created 2026-01-03), not svc-2" in err.value.msg
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", revision="svc-3"), SERVICE, REVISIONS)
+    assert desired == [target("svc-3", 100, "candidate")]
+
+
+def test_no_option_is_a_read_even_with_a_tag_on_a_failed_revision():
+    failed = dict(SERVICE, traffic=SERVICE["traffic"] + [
+        {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "svc-4", "tag": "broken"}])
+    current, desired, dropped = _traffic.plan(params(), failed, REVISIONS)
+    assert desired == current and not dropped
+
+
+def test_a_tag_on_latest_names_the_latest_ready_revision():
+    first = {"name": PREFIX, "latestReadyRevision": f"{PREFIX}/revisions/svc-1",
+             "traffic": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100, "tag": "candidate"}]}
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", revision="svc-1"), first, REVISIONS)
+    assert desired == [target("LATEST", 100, "candidate")]
