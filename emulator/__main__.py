@@ -67,6 +67,7 @@ def main(argv=None):
     server = make_server(args.host, args.port, api, args.verbose)
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
     cloudrun.restore_urls()
+    cloudrun.resume()
 
     stopping = threading.Event()
 

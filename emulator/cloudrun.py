@@ -698,6 +698,49 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         for tag in wanted:
             urls["tag_ports"][tag] = self.proxy.open(("tag", service_name, tag), urls["tag_ports"].get(tag, 0))
 
+    def resume(self):
+        """After a restart with --state-dir: finish what was under way when the emulator stopped.
+
+        A revision that was starting is started again (it becomes ready or fails, as on a controller
+        that picks its work up again), and each pending operation is finished by that rollout, so
+        nothing stays RECONCILING forever.
+        """
+        with self.store.lock:
+            pending = {}
+            for name, operation in self.store.operations.items():
+                if not operation.get("done"):
+                    service = operation["metadata"].get("name", "")
+                    pending.setdefault(service, []).append(name)
+            gone = [(names, self.store.operations[names[0]]["metadata"]) for service, names in pending.items()
+                    if service not in self.store.services]  # deletes: the service is gone already
+            work = []
+            for service_name, service in self.store.services.items():
+                if not service.get("reconciling"):
+                    continue
+                revision = self.store.revisions.get(service.get("latestCreatedRevision") or "")
+                if revision is None:  # the write was stored, its rollout had not made the revision the latest
+                    starting = [n for n, r in self.store.revisions.items()
+                                if n.startswith(service_name + "/revisions/") and r.get("reconciling")]
+                    revision = self.store.revisions.get(max(starting)) if starting else None
+                operations = pending.get(service_name) or [None]
+                work.append((service_name, revision["name"] if revision and revision.get("reconciling") else None,
+                             operations))
+        for names, metadata in gone:
+            for name in names:
+                self._finish_operation(name, dict({k: v for k, v in metadata.items() if k != "@type"},
+                                                  reconciling=False))
+        for service_name, revision_name, operations in work:
+            threading.Thread(target=self._resume_one, args=(service_name, revision_name, operations),
+                             name=f"resume-{short(service_name)}", daemon=True).start()
+
+    def _resume_one(self, service_name, revision_name, operations):
+        if revision_name is not None:
+            self._rollout(service_name, revision_name, operations[-1])
+        else:
+            self._settle(service_name, operations[-1])
+        for name in operations[:-1]:  # older writes of the same service end with the same final state
+            self._settle(service_name, name)
+
     def restore_urls(self):
         """After a restart with --state-dir: listen again on every stored URL."""
         with self.store.lock:

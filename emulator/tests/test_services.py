@@ -389,6 +389,31 @@ def test_state_survives_restart_and_no_process_is_left(tmp_path):
     assert not _alive(second_pid), "a revision process outlived a killed emulator"
 
 
+def test_a_rollout_under_way_when_the_emulator_was_killed_is_resumed(tmp_path):
+    from conftest import clients_for  # pylint: disable=import-outside-toplevel
+    state = str(tmp_path / "state")
+    with EmulatorProcess(images={ECHO_IMAGE: ECHO_DIR}, state_dir=state) as emu:
+        services = clients_for(emu.endpoint)[0]
+        service = create(services, "resumed")
+        slow = echo_service({"APP_START_DELAY": "3"})
+        slow.name = service.name
+        operation = services.update_service(service=slow)  # pending: the revision takes 3 s to listen
+        time.sleep(0.5)
+        emu.stop(signal.SIGKILL)
+    with EmulatorProcess(state_dir=state) as emu:
+        services = clients_for(emu.endpoint)[0]
+        _status, finished = call(emu, "GET", f"/v2/{operation.operation.name}")
+        deadline = time.monotonic() + 60
+        while not finished.get("done"):
+            assert time.monotonic() < deadline, finished
+            time.sleep(0.3)
+            _status, finished = call(emu, "GET", f"/v2/{operation.operation.name}")
+        got = services.get_service(name=service.name)
+        assert not got.reconciling and got.generation == 2
+        assert got.terminal_condition.state == run_v2.Condition.State.CONDITION_SUCCEEDED
+        assert got.latest_ready_revision == got.latest_created_revision != service.latest_ready_revision
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)

@@ -66,6 +66,20 @@ class Repo:
         return subprocess.Popen(argv, cwd=self.path, env=env, stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
                                 stderr=subprocess.STDOUT, text=True)
 
+    def start_half_rollout(self, memory, pause):
+        """A deploy of ``memory`` in steps [50, 100], ``pause`` seconds apart, in the background; its process
+        once the 50/50 split serves (the caller kills it if it fails)."""
+        process = self.start_playbook("deploy", "-e", f"cloudrun_deploy_memory={memory}", "-e",
+                                      f"cloudrun_deploy_step_pause={pause}",
+                                      "-e", '{"cloudrun_deploy_traffic_steps": [50, 100]}')
+        deadline = time.monotonic() + 120
+        while sorted(serving(self.service()).values()) != [50, 50]:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise AssertionError("the 50% step never came")
+            time.sleep(0.3)
+        return process
+
     def fault(self, settings):
         """Switch emulator faults on (a dict of settings), or off (None)."""
         return admin(self.api, "faults", settings, None if settings else "DELETE")
@@ -186,13 +200,8 @@ def test_a_failure_mid_rollout_sends_the_traffic_back(repo):
     # Steps of 50 and 100 with a pause between; during the pause the API starts refusing one write
     # (the 100% step), the way a quota or an org policy would: the play puts the 50/50 back to 100/0.
     before = serving(repo.service())
-    process = repo.start_playbook("deploy", "-e", "cloudrun_deploy_memory=2Gi", "-e", "cloudrun_deploy_step_pause=6",
-                                  "-e", '{"cloudrun_deploy_traffic_steps": [50, 100]}')
+    process = repo.start_half_rollout("2Gi", pause=6)
     try:
-        deadline = time.monotonic() + 120
-        while sorted(serving(repo.service()).values()) != [50, 50]:
-            assert time.monotonic() < deadline and process.poll() is None, "the 50% step never came"
-            time.sleep(0.3)
         repo.fault({"error_count": 1, "error_status": 400, "methods": ["UpdateService"]})
         output = process.communicate(timeout=300)[0]
     finally:

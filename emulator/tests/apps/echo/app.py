@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -39,5 +40,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+if os.environ.get("APP_START_DELAY"):  # a slow start, for tests that stop the emulator meanwhile
+    time.sleep(float(os.environ["APP_START_DELAY"]))
 print(f"echo app listening on port {os.environ['PORT']}", flush=True)
 HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
