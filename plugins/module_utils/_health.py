@@ -77,9 +77,31 @@ def fetch_id_token(crm, audience):
             "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server, or impersonate_service_account).") from exc
 
 
+def validate(params):
+    """Problems with the options, before any request: each names the option and what is allowed."""
+    problems = []
+    parts = urlsplit(params.get("url") or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"url: '{params.get('url')}' is not an http:// or https:// URL with a host.")
+    for option in ("deadline", "request_timeout", "initial_delay", "max_delay"):
+        if params.get(option) is not None and params[option] <= 0:
+            problems.append(f"{option}: {params[option]} must be more than 0 seconds.")
+    if params.get("body_regex"):
+        try:
+            re.compile(params["body_regex"])
+        except re.error as exc:
+            problems.append(f"body_regex: '{params['body_regex']}' is not a regular expression ({exc}).")
+    if any(not 100 <= code <= 599 for code in params.get("status_codes") or []):
+        problems.append(f"status_codes: {params['status_codes']} must be HTTP status codes (100 to 599).")
+    return problems
+
+
 def check(crm):
     """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
     params = crm.params
+    problems = validate(params)
+    if problems:
+        raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))
     headers = dict(params.get("headers") or {})
     token = None
     if params["id_token"] == "always":
