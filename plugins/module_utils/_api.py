@@ -66,6 +66,34 @@ def conflict(error):
     return error.details.get("api_status") == 409 and error.details.get("api_reason") == "ABORTED"
 
 
+class _Unfinished(Exception):
+    """Raised to google.api_core's Retry by poll() while the value read is not final yet."""
+
+    def __init__(self, value):
+        super().__init__("not finished yet")
+        self.value = value
+
+
+def poll(read, finished, timeout, initial=1.0, maximum=5.0):
+    """``read()`` until ``finished(value)``, for at most ``timeout`` seconds (one read when it is 0).
+
+    The waiting is google.api_core's Retry: exponential backoff with jitter and a deadline.
+    Returns (the last value read, whether it is finished).
+    """
+    def attempt():
+        value = read()
+        if not finished(value):
+            raise _Unfinished(value)
+        return value
+
+    retry = gretry.Retry(predicate=gretry.if_exception_type(_Unfinished), initial=initial, maximum=maximum,
+                         multiplier=2.0, timeout=timeout)
+    try:
+        return retry(attempt)(), True
+    except gexc.RetryError as exc:
+        return exc.cause.value, False
+
+
 def backoff(attempt):
     """Seconds to sleep before attempt ``attempt`` + 1 of a read-plan-write loop: 0.5, 1, 2."""
     time.sleep(0.5 * 2 ** attempt)

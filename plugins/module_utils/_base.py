@@ -93,6 +93,18 @@ def client_endpoint(kind, api_endpoint):
     return api_endpoint if api_endpoint and kind in RUN_CLIENTS else None
 
 
+def from_key(params, credentials_class, **options):
+    """``credentials_class`` (google.oauth2.service_account's Credentials or IDTokenCredentials) from the
+    key in service_account_contents (JSON text or a dict, from Vault or AWX) or service_account_file."""
+    contents = params.get("service_account_contents")
+    if contents:
+        info = json.loads(contents) if isinstance(contents, str) else contents
+        return credentials_class.from_service_account_info(info, **options)
+    if params.get("service_account_file"):
+        return credentials_class.from_service_account_file(params["service_account_file"], **options)
+    raise CloudRunError("auth_kind=serviceaccount needs service_account_file or service_account_contents.")
+
+
 def id_token_credentials(params, credentials, audience):
     """Credentials that mint Google ID tokens for ``audience`` from the module's own auth options.
 
@@ -106,12 +118,7 @@ def id_token_credentials(params, credentials, audience):
     kind = params.get("auth_kind") or "application"
     if kind == "serviceaccount":
         from google.oauth2 import service_account
-        contents = params.get("service_account_contents")
-        if contents:
-            info = json.loads(contents) if isinstance(contents, str) else contents
-            return service_account.IDTokenCredentials.from_service_account_info(info, target_audience=audience)
-        return service_account.IDTokenCredentials.from_service_account_file(
-            params["service_account_file"], target_audience=audience)
+        return from_key(params, service_account.IDTokenCredentials, target_audience=audience)
     if kind == "accesstoken":
         raise CloudRunError(
             "auth_kind=accesstoken cannot mint a Google ID token for a private service: an access token is not an "
@@ -133,16 +140,7 @@ def build_credentials(params):
         elif kind == "serviceaccount":
             # pylint: disable-next=import-outside-toplevel
             from google.oauth2 import service_account
-            contents = params.get("service_account_contents")
-            if contents:
-                info = json.loads(contents) if isinstance(contents, str) else contents
-                credentials = service_account.Credentials.from_service_account_info(info, scopes=scopes)
-            elif params.get("service_account_file"):
-                credentials = service_account.Credentials.from_service_account_file(
-                    params["service_account_file"], scopes=scopes)
-            else:
-                raise CloudRunError("auth_kind=serviceaccount needs service_account_file or "
-                                    "service_account_contents.")
+            credentials = from_key(params, service_account.Credentials, scopes=scopes)
             project = getattr(credentials, "project_id", None)
         else:
             if not params.get("access_token"):

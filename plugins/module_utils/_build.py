@@ -16,7 +16,6 @@ import hashlib
 import io
 import os
 import tarfile
-import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
@@ -151,17 +150,12 @@ def start_build(builds, parent, build, image, tag, attempts=3):
 
 def await_build(builds, name, timeout):
     """Poll a build this call did not start until it finishes, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    pause = 1.0
-    while True:
-        found = api.get_build(builds, name=name)
-        if found.status.name in FINISHED:
-            return found
-        if time.monotonic() + pause > deadline:
-            raise CloudRunError(f"Timed out after {timeout} seconds waiting for build {name}; it is still "
-                                f"{found.status.name}.")
-        time.sleep(pause)
-        pause = min(pause * 1.5, 10.0)
+    found, finished = api.poll(lambda: api.get_build(builds, name=name), lambda b: b.status.name in FINISHED,
+                               timeout, initial=1.0, maximum=10.0)
+    if not finished:
+        raise CloudRunError(f"Timed out after {timeout} seconds waiting for build {name}; it is still "
+                            f"{found.status.name}.")
+    return found
 
 
 def submit(crm):

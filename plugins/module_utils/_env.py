@@ -139,11 +139,12 @@ def ensure_env(crm):
     def plan_for(service):
         if service is None:
             raise CloudRunError(f"Service '{service_id}' was deleted while this task ran ({full_name}).")
-        now = env_from_api((ingress_container(service.get("template") or {}) or {}).get("env"))
+        serving = ingress_container(service.get("template") or {}) or {}
+        now = env_from_api(serving.get("env"))
         changes = key_changes(now, desired)
         body = None
         if any(changes.values()) and not crm.check_mode:
-            image = _pinned_image(crm, (ingress_container(service.get("template") or {}) or {}).get("image"))
+            image = _pinned_image(crm, serving.get("image"))
             body = request_body(service, {"env": desired, "image": image}, service_id, makes_revision=True)
         return {"env": now, "changes": changes, "spec": body}
 

@@ -11,13 +11,12 @@ is the read side shared with cloudrun_service_info.
 from __future__ import annotations
 
 import json
-import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    EXECUTION_ENVIRONMENTS, TEMPLATE_OPTIONS, env_from_api, env_value, ingress_container, request_body, short,
+    RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, env_value, ingress_container, request_body, short,
     snake_keys, tag_on_latest, traffic_with_new_revision, validate,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
@@ -180,22 +179,16 @@ def _revision_logs(crm, service_id, revision_id, limit=30, wait=0.0):
     """A revision's last log lines; a person needs them more than a link. Best effort.
 
     Logs reach Cloud Logging seconds after a container wrote them, so with ``wait`` an empty answer
-    is asked again (1 s, then 2 s apart) for up to that many seconds. The query is bounded by the
+    is asked again, with backoff, for up to that many seconds. The query is bounded by the
     revision's createTime. Returns (lines, a note when there are none).
     """
     revision = api.get_revision(crm.client("revisions"),
                                 name=f"{crm.parent}/services/{service_id}/revisions/{revision_id}")
     since = revision.create_time.isoformat().replace("+00:00", "Z") if revision and revision.create_time else None
-    deadline = time.monotonic() + wait
-    pause = 1.0
     try:
-        while True:
-            lines = api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project, service_id, revision_id,
-                                           limit=limit, since=since)
-            if lines or time.monotonic() + pause > deadline:
-                break
-            time.sleep(pause)
-            pause = 2.0
+        lines, _found = api.poll(lambda: api.read_revision_logs(crm.session(), crm.logging_endpoint, crm.project,
+                                                                service_id, revision_id, limit=limit, since=since),
+                                 bool, wait, initial=1.0, maximum=2.0)
     except CloudRunError as exc:  # the deploy error matters more than this one
         return [], f"({exc.msg})"
     if lines:
@@ -251,10 +244,8 @@ def wait_for_rollout(crm, services, operation, current, new_revision=None):
     if not new_revision:
         return final, None
     found = api.get_revision(crm.client("revisions"), name=f"{full_name}/revisions/{new_revision}")
-    if found is None:  # not made yet: wait is false
-        return final, {"name": new_revision, "resource_name": f"{full_name}/revisions/{new_revision}",
-                       "create_time": None, "ready": False, "image": None, "conditions": [], "log_uri": None}
-    return final, revision_result(to_dict(found))
+    # Not made yet when wait is false: what is known is its name.
+    return final, revision_result(to_dict(found) if found else {"name": f"{full_name}/revisions/{new_revision}"})
 
 
 def _secret_refs(crm):
@@ -286,18 +277,13 @@ def _check_resources(spec, desired, current, service_id):
     The options alone were checked before any request; this catches the rules broken together
     with a value the service already has (cpu 0.5 set now, concurrency 80 from before).
     """
-    template = spec.get("template") or {}
-    container = ingress_container(template) or {}
-    resources = container.get("resources") or {}
-    limits = resources.get("limits") or {}
-    environments = {v: k for k, v in EXECUTION_ENVIRONMENTS.items()}
-    settings = {
-        "cpu": limits.get("cpu", "1"), "memory": limits.get("memory", "512Mi"),
-        "concurrency": template.get("maxInstanceRequestConcurrency"),
-        # Sent without cpuIdle, resources mean CPU always allocated (ResourceRequirements.cpu_idle).
-        "cpu_idle": bool(resources.get("cpuIdle")) if resources else None,
-        "execution_environment": environments.get(template.get("executionEnvironment")),
-    }
+    written = observed_state(spec, service_id)  # the request, read back through the option table
+    has_resources = bool((ingress_container(spec.get("template") or {}) or {}).get("resources"))
+    settings = {o: written[o] for o in RESOURCE_OPTIONS}
+    settings.update(cpu=written["cpu"] or "1", memory=written["memory"] or "512Mi",
+                    # Sent without cpuIdle, resources mean CPU always allocated (ResourceRequirements.cpu_idle);
+                    # without resources at all, Cloud Run's default (request-based) applies.
+                    cpu_idle=written["cpu_idle"] if has_resources else None)
     source = "the service's value" if current else "Cloud Run's default"
     problems = resource_problems(settings, {o: source for o in settings if o not in desired})
     if problems:
@@ -373,8 +359,8 @@ def _write(crm, services, current, plan):
 
 def _landed(current, sent):
     """Whether ``current`` holds the write planned as ``sent``: the revision name that write gave."""
-    name = ((sent or {}).get("spec") or {}).get("template", {}).get("revision")
-    return bool(name and sent.get("new_revision") and (current or {}).get("template", {}).get("revision") == name)
+    name = (sent or {}).get("new_revision")
+    return bool(name) and (current or {}).get("template", {}).get("revision") == name
 
 
 def read_plan_write(crm, full_name, plan_for, write, first_read=None, adopt=None):
@@ -424,19 +410,19 @@ def _adopt(crm, services, plan):
     """Wait for a write that landed although its answer was lost, as ``wait_for_rollout`` would."""
     service_id = crm.params["name"]
     full_name = f"{crm.parent}/services/{service_id}"
-    deadline = time.monotonic() + crm.params["wait_timeout"]
-    pause = 0.5
-    while True:
+
+    def read():
         found = api.get_service(services, name=full_name)
-        service = to_dict(found) if found else {}
-        settled = not service.get("reconciling") and service.get("observedGeneration") == service.get("generation")
-        if settled or not crm.params["wait"]:
-            break
-        if time.monotonic() + pause > deadline:
-            raise CloudRunError(f"Timed out after {crm.params['wait_timeout']} seconds waiting for service "
-                                f"{service_id}, whose write landed although its answer was lost.", changed=True)
-        time.sleep(pause)
-        pause = min(pause * 2, 5.0)
+        return to_dict(found) if found else {}
+
+    def is_settled(service):
+        return not service.get("reconciling") and service.get("observedGeneration") == service.get("generation")
+
+    service, settled = api.poll(read, is_settled, crm.params["wait_timeout"] if crm.params["wait"] else 0,
+                                initial=0.5, maximum=5.0)
+    if crm.params["wait"] and not settled:
+        raise CloudRunError(f"Timed out after {crm.params['wait_timeout']} seconds waiting for service "
+                            f"{service_id}, whose write landed although its answer was lost.", changed=True)
     terminal = service.get("terminalCondition") or {}
     if settled and terminal.get("state") == "CONDITION_FAILED":
         raise _failure(crm, services, full_name, CloudRunError(terminal.get("message", "")),
@@ -529,7 +515,8 @@ def ensure_absent(crm):
     if not crm.check_mode:
         operation = api.delete_service(services, name=full_name, etag=current.get("etag"))
         if crm.params["wait"]:
-            api.wait(operation, crm.params["wait_timeout"], f"delete service {service_id}")
+            api.wait(operation, crm.params["wait_timeout"], f"delete service {service_id}", client=services,
+                     result_type=run_v2.Service)
     result = {"changed": True, "service": None, "revision": None, "changed_options": ["state"]}
     if crm.diff_mode:
         result["diff"] = {"before": {"state": "present", "uri": current.get("uri")}, "after": {"state": "absent"}}
