@@ -326,9 +326,13 @@ def create_secret(client, parent, secret_id, labels=None):
                                 retry=api_retry())
 
 
-@api_call("read the latest version of secret {name}", not_found=None)
+@api_call("read secret version {name}", not_found=None)
+def access_version(client, name):
+    return client.access_secret_version(name=name, retry=api_retry())
+
+
 def access_latest_version(client, name):
-    return client.access_secret_version(name=f"{name}/versions/latest", retry=api_retry())
+    return access_version(client, name=f"{name}/versions/latest")
 
 
 @api_call("add a version to secret {name}")

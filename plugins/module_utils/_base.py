@@ -17,6 +17,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.nadle.cloudrun.plugins.module_utils._mask import Masker
+
 try:
     import google.auth
     import google.auth.exceptions
@@ -167,17 +169,30 @@ def build_credentials(params):
 class CloudRunModule:
     """Wraps AnsibleModule: shared options merged in, clients built once, one place to fail."""
 
-    def __init__(self, argument_spec, **kwargs):
-        spec = gcp_argument_spec()
+    def __init__(self, argument_spec, api=True, **kwargs):
+        """``api=False`` for a module that calls no Google API (cloudrun_preflight): no auth options, no
+        Google libraries needed, the same failure handling and masking."""
+        spec = gcp_argument_spec() if api else {}
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        if not HAS_GOOGLE:
+        if api and not HAS_GOOGLE:
             self.module.fail_json(msg=missing_required_lib("google-cloud-run"), exception=GOOGLE_IMPORT_ERROR)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self.diff_mode = self.module._diff  # pylint: disable=protected-access
         self._credentials = None
         self._clients = {}
+        self.masker = Masker()
+
+    def hide(self, values):
+        """Mask these secret values in everything the module prints: whole (Ansible's no_log_values), and in
+        messages, warnings and log lines also cut short or line by line (``_mask``)."""
+        values = [str(v) for v in values if v not in (None, "")]
+        self.module.no_log_values.update(values)
+        self.masker.add(values)
+
+    def warn(self, message):
+        self.module.warn(self.masker.text(message))
 
     @property
     def endpoint(self):
@@ -258,8 +273,9 @@ class CloudRunModule:
 
     def run(self, handler):
         """Call ``handler(self)`` -> result dict; a CloudRunError becomes one readable fail_json."""
+        mask = self.masker.apply
         try:
             result = handler(self)
         except CloudRunError as exc:
-            self.module.fail_json(msg=exc.msg, exception=traceback.format_exc(), **exc.details)
-        self.module.exit_json(**result)
+            self.module.fail_json(**mask(dict(exc.details, msg=exc.msg, exception=traceback.format_exc())))
+        self.module.exit_json(**mask(result))

@@ -158,6 +158,49 @@ def await_build(builds, name, timeout):
     return found
 
 
+def _upload_source(crm, data, source_hash):
+    """The gzipped context into the build bucket (made when missing); returns (bucket, object)."""
+    bucket = crm.params["bucket"] or f"{crm.project}_cloudbuild"
+    storage = crm.client("storage")
+    _ensure_bucket(storage, bucket, crm.params["build_region"])
+    source_object = f"source/{source_hash}.tgz"
+    try:
+        storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
+    except gexc.GoogleAPICallError as exc:
+        raise CloudRunError(api.describe(f"upload the source to gs://{bucket}", exc)) from exc
+    return bucket, source_object
+
+
+def _build_request(params, bucket, source_object, image, tag):
+    """The Cloud Build request: one docker build step of the uploaded context, tagged and pushed."""
+    images = [image] + [f"{params['image']}:{extra}" for extra in params.get("tags") or []]
+    args = ["build", "--network=cloudbuild", "-f", params["dockerfile"]]
+    for name in images:
+        args += ["-t", name]
+    return {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
+            "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
+            "timeout": {"seconds": params["build_timeout"]},
+            # Cloud Build's own tags (not Docker's): how a build of this source is found again.
+            "tags": [tag]}
+
+
+def _run_build(crm, build, image, tag):
+    """Start the build (or join the one running for this source) and wait; the finished Build when SUCCESS."""
+    builds, storage = crm.client("builds"), crm.client("storage")
+    parent = f"projects/{crm.project}/locations/{crm.params['build_region']}"
+    operation, build_name = start_build(builds, parent, build, image, tag)
+    try:
+        finished = (api.wait(operation, crm.params["wait_timeout"], f"build {image}") if operation is not None
+                    else await_build(builds, build_name, crm.params["wait_timeout"]))
+    except CloudRunError as exc:
+        raise _build_failure(builds, storage, build_name, image, exc.msg) from exc
+    if finished.status != cloudbuild_v1.Build.Status.SUCCESS:
+        # Only SUCCESS counts, whatever the operation said (shared/reference/real-api-findings.md).
+        raise _build_failure(builds, storage, finished.name or build_name, image,
+                             f"the build ended {finished.status.name}")
+    return finished
+
+
 def submit(crm):
     params = crm.params
     validate(params)
@@ -175,38 +218,9 @@ def submit(crm):
                     msg=f"{image} exists: this source was built already, so nothing was uploaded or built.")
     if crm.check_mode:
         return dict(result, changed=True, msg=f"{image} does not exist: a build would run.")
-
-    project, region = crm.project, params["build_region"]
-    bucket = params["bucket"] or f"{project}_cloudbuild"
-    storage = crm.client("storage")
-    _ensure_bucket(storage, bucket, region)
-    source_object = f"source/{source_hash}.tgz"
-    try:
-        storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
-    except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.describe(f"upload the source to gs://{bucket}", exc)) from exc
-    images = [image] + [f"{params['image']}:{extra}" for extra in params.get("tags") or []]
-    args = ["build", "--network=cloudbuild", "-f", params["dockerfile"]]
-    for name in images:
-        args += ["-t", name]
-    build = {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
-             "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
-             "timeout": {"seconds": params["build_timeout"]}}
-    build["tags"] = [tag]  # Cloud Build's own tags (not Docker's): how a build of this source is found again
-    builds = crm.client("builds")
-    parent = f"projects/{project}/locations/{region}"
-    operation, build_name = start_build(builds, parent, build, image, tag)
-    try:
-        finished = (api.wait(operation, params["wait_timeout"], f"build {image}") if operation is not None
-                    else await_build(builds, build_name, params["wait_timeout"]))
-    except CloudRunError as exc:
-        raise _build_failure(builds, storage, build_name, image, exc.msg) from exc
-    build_name = finished.name or build_name
-    if finished.status != cloudbuild_v1.Build.Status.SUCCESS:
-        # Only SUCCESS counts, whatever the operation said (shared/reference/real-api-findings.md).
-        raise _build_failure(builds, storage, build_name, image, f"the build ended {finished.status.name}")
-    build_id = finished.id
+    bucket, source_object = _upload_source(crm, data, source_hash)
+    finished = _run_build(crm, _build_request(params, bucket, source_object, image, tag), image, tag)
     built = [i for i in finished.results.images if i.name == image]
     digest = built[0].digest if built else api.image_digest(crm.session(), image, emulator=crm.emulator)
-    return dict(result, changed=True, build_id=build_id, digest=digest, image_digest=f"{params['image']}@{digest}",
-                log_tail=_log_tail(storage, finished), msg=f"Built {image} ({digest}).")
+    return dict(result, changed=True, build_id=finished.id, digest=digest, image_digest=f"{params['image']}@{digest}",
+                log_tail=_log_tail(crm.client("storage"), finished), msg=f"Built {image} ({digest}).")

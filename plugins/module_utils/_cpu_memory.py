@@ -62,21 +62,8 @@ def memory_range(cpu):
     return 128 * MI, next(most for least, most in MEMORY_BELOW_ONE_CPU if cpu >= least)
 
 
-def problems(settings, origin=None):
-    """What Cloud Run refuses in ``settings``: one message each, naming every option involved.
-
-    ``settings`` maps ``cpu``, ``memory``, ``concurrency``, ``cpu_idle`` and
-    ``execution_environment`` to a value, or None where it is not known (yet). ``origin`` says
-    where a value not given as an option came from (``{"concurrency": "the service's value"}``).
-    """
-    origin = origin or {}
-
-    def named(option):
-        value = settings[option]
-        shown = str(value).lower() if isinstance(value, bool) else value
-        return f"{option} {shown}" + (f" ({origin[option]})" if option in origin else "")
-
-    found = []
+def _own_problems(settings, found):
+    """cpu and memory each on its own: (cpu, memory) parsed, or None where missing or refused."""
     cpu = memory = None
     if settings.get("cpu") is not None:
         cpu = parse_cpu(settings["cpu"])
@@ -93,6 +80,39 @@ def problems(settings, origin=None):
         elif not 128 * MI <= memory <= 32 * GI:
             found.append(f"memory: '{settings['memory']}' is outside Cloud Run's range of 128Mi to 32Gi.")
             memory = None
+    return cpu, memory
+
+
+def _fractional_cpu_problems(settings, named, found):
+    """Below 1 vCPU: one request at a time, request-based billing, gen1."""
+    below = f"less than 1 vCPU ({named('cpu')})"
+    if (settings.get("concurrency") or 0) > 1:
+        found.append(f"{below} needs concurrency 1, and {named('concurrency')} is set; Cloud Run allows "
+                     "one request at a time per instance below 1 vCPU.")
+    if settings.get("cpu_idle") is False:
+        found.append(f"{below} needs request-based billing, and {named('cpu_idle')} asks for CPU always "
+                     "allocated; set cpu_idle true or cpu to 1 or more.")
+    if settings.get("execution_environment") == "gen2":
+        found.append(f"{below} needs the first generation execution environment, and "
+                     f"{named('execution_environment')} is set; use gen1 or cpu 1 or more.")
+
+
+def problems(settings, origin=None):
+    """What Cloud Run refuses in ``settings``: one message each, naming every option involved.
+
+    ``settings`` maps ``cpu``, ``memory``, ``concurrency``, ``cpu_idle`` and
+    ``execution_environment`` to a value, or None where it is not known (yet). ``origin`` says
+    where a value not given as an option came from (``{"concurrency": "the service's value"}``).
+    """
+    origin = origin or {}
+
+    def named(option):
+        value = settings[option]
+        shown = str(value).lower() if isinstance(value, bool) else value
+        return f"{option} {shown}" + (f" ({origin[option]})" if option in origin else "")
+
+    found = []
+    cpu, memory = _own_problems(settings, found)
     if cpu is not None and memory is not None:
         least, most = memory_range(cpu)
         if not least <= memory <= most:
@@ -103,14 +123,5 @@ def problems(settings, origin=None):
         found.append(f"{named('memory')} with {named('execution_environment')}: the second generation execution "
                      f"environment needs at least {_size(MIN_MEMORY[environment])}; raise memory or use gen1.")
     if cpu is not None and cpu < 1:
-        below = f"less than 1 vCPU ({named('cpu')})"
-        if (settings.get("concurrency") or 0) > 1:
-            found.append(f"{below} needs concurrency 1, and {named('concurrency')} is set; Cloud Run allows "
-                         "one request at a time per instance below 1 vCPU.")
-        if settings.get("cpu_idle") is False:
-            found.append(f"{below} needs request-based billing, and {named('cpu_idle')} asks for CPU always "
-                         "allocated; set cpu_idle true or cpu to 1 or more.")
-        if environment == "gen2":
-            found.append(f"{below} needs the first generation execution environment, and "
-                         f"{named('execution_environment')} is set; use gen1 or cpu 1 or more.")
+        _fractional_cpu_problems(settings, named, found)
     return found

@@ -96,46 +96,23 @@ def validate(params):
     return problems
 
 
-def check(crm):
-    """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
-    params = crm.params
-    problems = validate(params)
-    if problems:
-        raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))
-    headers = dict(params.get("headers") or {})
-    token = None
-    if params["id_token"] == "always":
-        token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
-    started = time.monotonic()
-    deadline = started + params["deadline"]
-    delays = exponential_sleep_generator(params["initial_delay"], params["max_delay"])
-    attempts, last_error, response = 0, None, None
-    with requests.Session() as session:
-        while True:
-            attempts += 1
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            try:
-                response = session.request(params["method"], params["url"], headers=headers, data=params.get("body"),
-                                           timeout=params["request_timeout"], verify=params["validate_certs"],
-                                           allow_redirects=params["follow_redirects"])
-                last_error = judge(response, params)
-            except requests.RequestException as exc:
-                response, last_error = None, f"{type(exc).__name__}: {exc}"
-            if last_error is None:
-                break
-            if (response is not None and response.status_code in (401, 403) and params["id_token"] == "auto"
-                    and token is None):
-                token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
-                continue  # the private service, asked again with a token: not a failed attempt to wait for
-            pause = next(delays)
-            if time.monotonic() + pause > deadline:
-                break
-            time.sleep(pause)
+def _request(session, params, headers, token):
+    """One request: (response or None, why it is not healthy or None)."""
+    if token:
+        headers = dict(headers, Authorization=f"Bearer {token}")
+    try:
+        response = session.request(params["method"], params["url"], headers=headers, data=params.get("body"),
+                                   timeout=params["request_timeout"], verify=params["validate_certs"],
+                                   allow_redirects=params["follow_redirects"])
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    return response, judge(response, params)
+
+
+def _result(params, response, last_error, attempts, elapsed, token):
     result = {
-        "changed": False, "url": params["url"], "attempts": attempts,
-        "elapsed": round(time.monotonic() - started, 3), "last_error": last_error,
-        "status": response.status_code if response is not None else None,
+        "changed": False, "url": params["url"], "attempts": attempts, "elapsed": round(elapsed, 3),
+        "last_error": last_error, "status": response.status_code if response is not None else None,
         "body": response.text[:BODY_EXCERPT] if response is not None else None,
         "json": None, "used_id_token": token is not None,
     }
@@ -144,6 +121,36 @@ def check(crm):
             result["json"] = response.json()
         except ValueError:
             pass
+    return result
+
+
+def check(crm):
+    """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
+    params = crm.params
+    problems = validate(params)
+    if problems:
+        raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))
+    token = None
+    if params["id_token"] == "always":
+        token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+    started = time.monotonic()
+    delays = exponential_sleep_generator(params["initial_delay"], params["max_delay"])
+    attempts = 0
+    with requests.Session() as session:
+        while True:
+            attempts += 1
+            response, last_error = _request(session, params, params.get("headers") or {}, token)
+            if last_error is None:
+                break
+            if response is not None and response.status_code in (401, 403) and params["id_token"] == "auto" \
+                    and token is None:
+                token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+                continue  # the private service, asked again with a token: not a failed attempt to wait for
+            pause = next(delays)
+            if time.monotonic() + pause > started + params["deadline"]:
+                break
+            time.sleep(pause)
+    result = _result(params, response, last_error, attempts, time.monotonic() - started, token)
     if last_error is not None:
         excerpt = (result["body"] or "")[:500]
         raise CloudRunError(

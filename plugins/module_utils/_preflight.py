@@ -2,10 +2,11 @@
 # Copyright: nadle.cloudrun contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""PRIVATE to nadle.cloudrun: checks of a source folder that catch, before any upload, what
-the deploy record found only after a slow cloud build.
+"""PRIVATE to nadle.cloudrun: cloudrun_preflight, the checks made before any upload or build.
 
-Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,
+A source folder is checked for what the deploy record found only after a slow cloud build; the
+settings a deploy will send are checked with cloudrun_service's own rules (``_service_args``).
+Neither makes a request. Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,
 ``warning``, or ``fixed`` (a CRLF file this run rewrote).
 """
 
@@ -17,8 +18,10 @@ import os
 import re
 import shlex
 
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import RESERVED_ENV
 
 try:
@@ -184,53 +187,77 @@ def check_healthcheck(dockerfile, instructions):
 
 
 # -------------------------------------------------------------- env files
-def check_env_files(root, env_files, required, example, port):
-    """Syntax with line numbers, reserved names, and keys required (by a list or by .env.example)."""
-    found, keys, unreadable = [], set(), False
+def _env_file_findings(root, path, port):
+    """One env file: (its keys, or None when it cannot be read, findings)."""
+    shown = os.path.relpath(path, root) if os.path.isabs(path) and path.startswith(root) else path
+    full = path if os.path.isabs(path) else os.path.join(root, path)
+    try:
+        with open(full, encoding="utf-8") as handle:
+            values, origins = parse_env_text(handle.read(), shown)
+    except OSError as exc:
+        return None, [finding("error", shown, None, "env-file", f"Cannot read {shown}: {exc.strerror}.", None)]
+    except DotenvError as exc:
+        found = []
+        for problem in str(exc).splitlines()[1:]:
+            location, _sep, text = problem[2:].partition(": ")
+            found.append(finding("error", shown, int(location.rsplit(":", 1)[1]), "env-syntax", text,
+                                 "Write KEY=VALUE; quote values with spaces or '#'."))
+        return None, found
+    found = []
+    for key in sorted(set(values) & set(RESERVED_ENV)):
+        fix = (f"Remove PORT: Cloud Run sets it from the container port ({port}); use the port option of "
+               "cloudrun_service to change that." if key == "PORT" else f"Remove {key}: Cloud Run sets it.")
+        found.append(finding("error", shown, int(origins[key].rsplit(":", 1)[1]), "env-reserved",
+                             f"{key} is reserved: {RESERVED_ENV[key]}", fix))
+    return set(values), found
+
+
+def _example_keys(root, example):
+    """The keys of the .env.example file, and its findings; no keys when there is none."""
+    path = os.path.join(root, example) if example else None
+    if not path or not os.path.isfile(path):
+        return set(), []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return {k for k in parse_env_text(handle.read(), example)[0] if k not in RESERVED_ENV}, []
+    except DotenvError as exc:
+        return set(), [finding("error", example, None, "env-syntax", str(exc), None)]
+
+
+def check_env_files(root, env_files, required, example, port, env_keys=None):
+    """Syntax with line numbers, reserved names, keys required (an error) and keys of .env.example (a warning).
+
+    ``env_keys``: every key of the env the deploy sends (env, env files and secrets together) when
+    the settings are known; then the required keys are checked against them, not the files alone.
+    """
+    found, keys, unreadable = [], set(env_keys or ()), False
     for path in env_files:
-        shown = os.path.relpath(path, root) if os.path.isabs(path) and path.startswith(root) else path
-        full = path if os.path.isabs(path) else os.path.join(root, path)
-        try:
-            with open(full, encoding="utf-8") as handle:
-                values, origins = parse_env_text(handle.read(), shown)
-        except OSError as exc:
-            found.append(finding("error", shown, None, "env-file", f"Cannot read {shown}: {exc.strerror}.", None))
-            unreadable = True
-            continue
-        except DotenvError as exc:
-            unreadable = True
-            for problem in str(exc).splitlines()[1:]:
-                location, _sep, text = problem[2:].partition(": ")
-                found.append(finding("error", shown, int(location.rsplit(":", 1)[1]), "env-syntax", text,
-                                     "Write KEY=VALUE; quote values with spaces or '#'."))
-            continue
-        keys.update(values)
-        for key in sorted(set(values) & set(RESERVED_ENV)):
-            line = int(origins[key].rsplit(":", 1)[1])
-            fix = (f"Remove PORT: Cloud Run sets it from the container port ({port}); use the port option of "
-                   "cloudrun_service to change that." if key == "PORT" else f"Remove {key}: Cloud Run sets it.")
-            found.append(finding("error", shown, line, "env-reserved",
-                                 f"{key} is reserved: {RESERVED_ENV[key]}", fix))
-    wanted = set(required or [])
-    example_path = os.path.join(root, example) if example else None
-    if example_path and os.path.isfile(example_path):
-        try:
-            with open(example_path, encoding="utf-8") as handle:
-                wanted.update(k for k in parse_env_text(handle.read(), example)[0] if k not in RESERVED_ENV)
-        except DotenvError as exc:
-            found.append(finding("error", example, None, "env-syntax", str(exc), None))
-    missing = sorted(wanted - keys)
-    if env_files and missing and not unreadable:  # keys of a file that does not parse are unknown
-        found.append(finding("error", ", ".join(env_files), None, "env-required",
-                             f"Missing from the env files: {', '.join(missing)} (required"
-                             f"{' by ' + example if example_path and os.path.isfile(example_path) else ''}).",
+        file_keys, file_found = _env_file_findings(root, path, port)
+        found += file_found
+        unreadable = unreadable or file_keys is None
+        keys |= file_keys or set()
+    example_keys, example_found = _example_keys(root, example)
+    found += example_found
+    if not (env_files or env_keys is not None) or unreadable:  # nothing to look in, or keys unknown
+        return found
+    where = "env" if env_keys is not None else "env files"
+    missing = sorted(set(required or []) - keys)
+    if missing:
+        found.append(finding("error", ", ".join(env_files) or "env", None, "env-required",
+                             f"Missing from the {where}: {', '.join(missing)} (required).",
                              "Add them to an env file, or to the env or secrets of the deploy."))
+    # An example lists what an app can read, not what it must have: a warning, not an error.
+    unlisted = sorted(example_keys - keys - set(missing))
+    if unlisted:
+        found.append(finding("warning", example, None, "env-example",
+                             f"In {example} but not in the {where}: {', '.join(unlisted)}.",
+                             "Set them, or list in required_env the ones the app cannot start without."))
     return found
 
 
 # ------------------------------------------------------------------- all
 def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=(), example=".env.example",
-               fix=False, check_mode=False):
+               fix=False, check_mode=False, env_keys=None):
     """Every check on ``root``; returns the findings, errors first."""
     if not HAS_DOCKERFILE_PARSE:
         raise RuntimeError("dockerfile-parse is required (pip install dockerfile-parse).")
@@ -252,6 +279,52 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
     found += check_copy_sources(root, dockerfile, structure, context_files(root, dockerfile))
     found += check_ports(dockerfile, final_stage, port)
     found += check_healthcheck(dockerfile, structure)
-    found += check_env_files(root, list(env_files or []), list(required or []), example, port)
+    found += check_env_files(root, list(env_files or []), list(required or []), example, port, env_keys)
     order = {"error": 0, "warning": 1, "fixed": 2}
     return sorted(found, key=lambda f: (order[f["severity"]], f["file"] or "", f["line"] or 0))
+
+
+# -------------------------------------------------------- service settings
+def _named(problem, names):
+    """A problem whose leading option name is replaced by what the caller calls it (a role variable)."""
+    option, rest = re.match(r"^(\w*)(.*)$", problem, re.S).groups()
+    return f"{names.get(option, option)}{rest}"
+
+
+def check_service(service, names, hide):
+    """cloudrun_service's own rules on the settings a deploy will send; (findings, the final env's keys).
+
+    ``hide`` is given the secret values, so no message shows them.
+    """
+    names = names or {}
+    checked, secrets, problems = check_options(service, lambda option: names.get(option, option))
+    hide(secrets.values())
+    found = [finding("error", None, None, "service-option", _named(p, names),
+                     "Fix the setting; nothing was uploaded, built or deployed.") for p in problems]
+    keys = set(checked.get("env") or {}) | set(secrets) if checked.get("env") is not None else None
+    return found, keys
+
+
+def preflight(module):
+    """cloudrun_preflight's result: every finding, errors first; a CloudRunError when any fails the task."""
+    params = module.params
+    found, env_keys = check_service(params["service"], params["service_names"], module.hide) \
+        if params["service"] else ([], None)
+    if params["path"]:
+        if not os.path.isdir(params["path"]):
+            raise CloudRunError(f"path: {params['path']} is not a folder.")
+        found += run_checks(params["path"], params["dockerfile"], params["port"], params["env_files"],
+                            params["required_env"], params["env_example"], params["fix"], module.check_mode, env_keys)
+    errors = [f for f in found if f["severity"] == "error"]
+    warnings = [f for f in found if f["severity"] == "warning"]
+    fixed = [f["file"] for f in found if f["severity"] == "fixed"]
+    result = dict(changed=bool(fixed), findings=found, error_count=len(errors), warning_count=len(warnings),
+                  fixed_files=fixed)
+    failing = errors + (warnings if params["fail_on_warnings"] else [])
+    if failing:
+        lines = [(f"{f['file']}{':' + str(f['line']) if f['line'] else ''}: " if f["file"] else "") + f["message"]
+                 for f in failing]
+        where = f" in {params['path']}" if params["path"] else ""
+        raise CloudRunError(f"Preflight found {len(errors)} error(s) and {len(warnings)} warning(s){where}:\n- "
+                            + "\n- ".join(lines), **result)
+    return result

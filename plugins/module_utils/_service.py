@@ -16,10 +16,12 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, env_value, ingress_container, request_body, short,
-    snake_keys, tag_on_latest, traffic_with_new_revision, validate,
+    RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, ingress_container, request_body, short,
+    snake_keys, tag_on_latest, traffic_with_new_revision,
 )
+from ansible_collections.nadle.cloudrun.plugins.module_utils._env import missing_required
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 
 try:
@@ -248,15 +250,6 @@ def wait_for_rollout(crm, services, operation, current, new_revision=None):
     return final, revision_result(to_dict(found) if found else {"name": f"{full_name}/revisions/{new_revision}"})
 
 
-def _secret_refs(crm):
-    """Write the ``secrets`` option to Secret Manager, once. Returns (keys written, {key: reference})."""
-    secrets = {k: env_value(v) for k, v in (crm.params.get("secrets") or {}).items()}
-    if not secrets:
-        return [], {}
-    return ensure_secrets(crm.client("secrets"), crm.project, crm.params["name"], secrets,
-                          crm.params["secret_version"] == "pinned", crm.check_mode)
-
-
 def _with_secret_refs(desired, current, refs):
     """Put Secret Manager references into the desired env.
 
@@ -444,62 +437,70 @@ def _iam_failure(exc, service_id, changes, final):
     return CloudRunError("\n".join(lines), changed=bool(done), service=service_result(final), **exc.details)
 
 
-def ensure_present(crm):
-    params = crm.params
-    service_id = params["name"]
-    problems = validate(params)
-    if params.get("invoker_iam_disabled") and params.get("allow_unauthenticated") is False:
-        problems.append("invoker_iam_disabled: true makes the service public, and allow_unauthenticated: false "
-                        "asks for it not to be; set one of them.")
-    if problems:
-        raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
-    services = crm.client("services")
-    full_name = f"{crm.parent}/services/{service_id}"
-    secrets_written, refs = _secret_refs(crm)
-    desired = {}
-
+def _planner(crm, params, refs):
+    """plan_for for read_plan_write: the desired state (with secret references) against each read."""
     warned = []
 
     def plan_for(current):
-        desired.clear()
-        desired.update(desired_state(params))
+        desired = desired_state(params)
         _with_secret_refs(desired, current, refs)
+        env = desired["env"] if "env" in desired else env_from_api(
+            (ingress_container((current or {}).get("template") or {}) or {}).get("env"))
+        missing = missing_required(params.get("required"), env)
+        if missing:
+            raise CloudRunError(f"Invalid options for service '{params['name']}' (the service was not changed):\n- "
+                                + missing)
         plan = _plan(crm, current, desired)
         if plan["retried"] and plan["new_revision"] and not warned:
             failed, why = plan["retried"]
             warned.append(failed)
-            crm.module.warn(f"Revision {failed} failed before ({(why.splitlines() or [''])[0]}); nothing in the "
-                            f"options changed, so this run tries again as {plan['new_revision']}.")
+            crm.warn(f"Revision {failed} failed before ({(why.splitlines() or [''])[0]}); nothing in the "
+                     f"options changed, so this run tries again as {plan['new_revision']}.")
         return plan
+    return plan_for
 
-    current, plan, written = read_plan_write(crm, full_name, plan_for,
+
+def _ensure_public(crm, services, current, plan, final):
+    """Apply allow_unauthenticated after the service write; adds it to the plan's changes and diff."""
+    public = crm.params["allow_unauthenticated"]
+    if public is None or (public and crm.params.get("invoker_iam_disabled")):
+        return
+    try:
+        if current is None and crm.check_mode:
+            iam_changed, was_public = public, False  # a new service starts with no invoker binding
+        else:
+            iam_changed, was_public = ensure_invoker(services, f"{crm.parent}/services/{crm.params['name']}",
+                                                     public, crm.check_mode)
+    except CloudRunError as exc:
+        raise _iam_failure(exc, crm.params["name"], plan["changes"], final) from exc
+    if iam_changed:
+        plan["changes"].append("allow_unauthenticated")
+        plan["diff"]["before"]["allow_unauthenticated"] = was_public
+        plan["diff"]["after"]["allow_unauthenticated"] = public
+
+
+def ensure_present(crm):
+    params, secrets, problems = check_options(crm.params)
+    service_id = params["name"]
+    if problems:
+        raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
+    crm.hide(secrets.values())
+    services = crm.client("services")
+    secrets_written, refs = ensure_secrets(crm.client("secrets"), crm.project, service_id, secrets,
+                                           params["secret_version"] == "pinned", crm.check_mode) if secrets else ([], {})
+    current, plan, written = read_plan_write(crm, f"{crm.parent}/services/{service_id}",
+                                             _planner(crm, params, refs),
                                              lambda current, plan: _write(crm, services, current, plan),
                                              adopt=lambda current, plan: _adopt(crm, services, plan))
-    changes = plan["changes"]
     final, revision = written if written else (current, None)
-
-    tag = params.get("tag")
-    result_diff = plan["differences"].diff()
-    if "tag" in changes or (tag and changes):
-        result_diff["after"]["tag"] = tag
-    public = params["allow_unauthenticated"]
-    if public is not None and not (public and params.get("invoker_iam_disabled")):
-        try:
-            if current is None and crm.check_mode:
-                iam_changed, was_public = public, False  # a new service starts with no invoker binding
-            else:
-                iam_changed, was_public = ensure_invoker(services, full_name, public, crm.check_mode)
-        except CloudRunError as exc:
-            raise _iam_failure(exc, service_id, changes, final) from exc
-        if iam_changed:
-            changes.append("allow_unauthenticated")
-            result_diff["before"]["allow_unauthenticated"] = was_public
-            result_diff["after"]["allow_unauthenticated"] = public
-
-    result = {"changed": bool(changes or secrets_written), "service": service_result(final), "revision": revision,
-              "changed_options": changes, "secrets_written": secrets_written}
-    if crm.diff_mode and changes:
-        result["diff"] = result_diff
+    plan["diff"] = plan["differences"].diff()
+    if "tag" in plan["changes"] or (params.get("tag") and plan["changes"]):
+        plan["diff"]["after"]["tag"] = params["tag"]
+    _ensure_public(crm, services, current, plan, final)
+    result = {"changed": bool(plan["changes"] or secrets_written), "service": service_result(final),
+              "revision": revision, "changed_options": plan["changes"], "secrets_written": secrets_written}
+    if crm.diff_mode and plan["changes"]:
+        result["diff"] = plan["diff"]
     return result
 
 
@@ -528,6 +529,34 @@ def ensure_service(crm):
 
 
 # -------------------------------------------------------------------- info
+def _hide_referenced_secrets(crm, revision):
+    """Mask the values of the secrets ``revision``'s env references; False when one cannot be read."""
+    for container in revision.get("containers") or []:
+        for item in container.get("env") or []:
+            ref = (item.get("valueSource") or {}).get("secretKeyRef")
+            if not ref:
+                continue
+            secret = ref["secret"] if "/" in ref["secret"] else f"projects/{crm.project}/secrets/{ref['secret']}"
+            try:
+                found = api.access_version(crm.client("secrets"), name=f"{secret}/versions/{ref.get('version', 'latest')}")
+            except CloudRunError:
+                return False
+            if found is not None:
+                crm.hide([found.payload.data.decode("utf-8", "replace")])
+    return True
+
+
+def _latest_logs(crm, result, raw_revisions):
+    """Log lines of the service's latest created revision into its result, secrets masked with mask_secrets."""
+    for revision in result["revisions"]:
+        if revision["name"] != result["latest_created_revision"]:
+            continue
+        if crm.params.get("mask_secrets") and not _hide_referenced_secrets(crm, raw_revisions[revision["name"]]):
+            revision["log"] = ["(log lines withheld: a secret this revision uses could not be read to mask it)"]
+            continue
+        revision["log"], _problem = _revision_logs(crm, result["name"], revision["name"], crm.params["log_lines"])
+
+
 def describe_services(crm):
     """One service (``name``) or every service in the region, each with its revisions."""
     services = crm.client("services")
@@ -542,12 +571,9 @@ def describe_services(crm):
         service = to_dict(message)
         shares = traffic_by_revision(service)
         result = service_result(service)
-        result["revisions"] = [revision_result(to_dict(r), shares)
-                               for r in api.list_revisions(revisions, parent=service["name"])]
+        raw = {short(r["name"]): r for r in map(to_dict, api.list_revisions(revisions, parent=service["name"]))}
+        result["revisions"] = [revision_result(r, shares) for r in raw.values()]
         if crm.params.get("log_lines"):
-            for revision in result["revisions"]:
-                if revision["name"] == result["latest_created_revision"]:
-                    revision["log"], _problem = _revision_logs(crm, result["name"], revision["name"],
-                                                               crm.params["log_lines"])
+            _latest_logs(crm, result, raw)
         described.append(result)
     return {"changed": False, "services": described}

@@ -8,7 +8,7 @@ Each option's own behaviour is declared once in ``_options.OPTIONS``; this file 
 options and what a write needs around them:
 
 - ``validate(params)``: every rule known before any API call (each option's own, and those across
-  options: cpu and memory, instances, env and secrets, the tag).
+  options: cpu and memory, instances, the tag); the env entry's rules are ``_env``'s.
 - ``writable(service)``, ``build_service``, ``request_body``: the request, never echoing
   output-only fields, always carrying the etag and the revision name as read.
 - ``named_revision``: the name a write gives the revision it makes.
@@ -89,12 +89,6 @@ def validate(params):
         problems.append(f"name: '{name}' is not a valid service name. Use lowercase letters, digits and '-', "
                         "starting with a letter and not ending with '-', at most 49 characters.")
     problems += option_problems(params)
-    problems += check_env(params.get("env"))
-    problems += check_env(params.get("secrets"), {k: "secrets" for k in params.get("secrets") or {}})
-    both = sorted(set(params.get("env") or {}) & set(params.get("secrets") or {}))
-    if both:
-        problems.append(f"secrets: {', '.join(both)} {'is' if len(both) == 1 else 'are'} also in env; "
-                        "give each key in one of them.")
     problems += _cpu_memory.problems({o: params.get(o) for o in RESOURCE_OPTIONS})
     low, high = params.get("min_instances"), params.get("max_instances")
     if low is not None and high is not None and low > high:

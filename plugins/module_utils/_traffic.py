@@ -112,6 +112,68 @@ def promoted(current, revision, tag, percent):
                       for target, share in zip(others, shares(100 - percent, [t["percent"] for t in others]))]
 
 
+def _check_option_use(params):
+    """Options that only mean something beside another."""
+    if params.get("revision") and not params.get("promote"):
+        raise CloudRunError("revision is used with promote only: the revision the promoted tag must name.")
+    if params.get("percent") is not None and not params.get("promote"):
+        raise CloudRunError("percent is used with promote only: the share of the promoted revision.")
+    if params.get("percent") is not None and not 1 <= params["percent"] <= 100:
+        raise CloudRunError(f"percent must be 1 to 100, got {params['percent']}.")
+
+
+def _given_targets(items, current_tags, problems):
+    """The ``traffic`` option as targets; a tag stands for the revision it names now."""
+    targets = []
+    for index, item in enumerate(items):
+        revision = item.get("revision")
+        if revision is None and item.get("tag"):
+            revision = current_tags.get(item["tag"])
+            if revision is None:
+                problems.append(f"traffic[{index}]: no revision has the tag '{item['tag']}' "
+                                f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
+                continue
+        if revision is None:
+            problems.append(f"traffic[{index}]: give revision (a name, or LATEST) or the tag of a revision.")
+            continue
+        targets.append({"revision": LATEST if revision.upper() == LATEST else revision,
+                        "percent": item.get("percent") or 0, "tag": item.get("tag")})
+    return targets
+
+
+def _promote_targets(params, service, revisions, current):
+    """``promote``: the tagged revision gets ``percent``; refused when the tag moved to another deploy's revision."""
+    current_tags = tags_of(current)
+    revision = current_tags.get(params["promote"])
+    if revision is None:
+        raise CloudRunError(f"promote: no revision has the tag '{params['promote']}' "
+                            f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
+    # A tag on LATEST (a new service's first revision) names the latest ready revision.
+    named = short(service.get("latestReadyRevision")) if revision == LATEST else revision
+    if params.get("revision") and named != params["revision"]:
+        made = revisions.get(named, {}).get("create_time") or "an unknown time"
+        raise CloudRunError(
+            f"Traffic for service '{short(service['name'])}' was not changed: tag '{params['promote']}' now names "
+            f"revision {named} (created {made}), not {params['revision']}. Another deploy of this service "
+            "moved it; promoting it would send traffic to that deploy's code.")
+    targets = promoted(current, revision, params["promote"], params.get("percent") or 100)
+    placed = {t["tag"] for t in targets}
+    return targets, {t: r for t, r in current_tags.items() if t not in placed}
+
+
+def _asked_targets(params, service, revisions, current, problems):
+    """(targets, tags kept from before) for the one option that sets the split, or the split as it is."""
+    if params.get("traffic") is not None:
+        return _given_targets(params["traffic"], tags_of(current), problems), {}
+    if params.get("promote"):
+        return _promote_targets(params, service, revisions, current)
+    if params.get("rollback"):
+        return [{"revision": rollback_target(service, revisions), "percent": 100, "tag": None}], tags_of(current)
+    if params.get("to_latest"):
+        return [{"revision": LATEST, "percent": 100, "tag": None}], tags_of(current)
+    return current, {}
+
+
 def plan(params, service, revisions):
     """(current targets, targets the options ask for, {tag: revision} dropped from failed revisions).
 
@@ -121,54 +183,9 @@ def plan(params, service, revisions):
     if not any(params.get(k) is not None and params.get(k) is not False
                for k in ("traffic", "promote", "rollback", "to_latest", "tags", "remove_tags", "percent", "revision")):
         return current, current, {}  # nothing asked: a read, whatever state the service is in
-    current_tags = tags_of(current)
+    _check_option_use(params)
     problems = []
-    if params.get("revision") and not params.get("promote"):
-        raise CloudRunError("revision is used with promote only: the revision the promoted tag must name.")
-    if params.get("percent") is not None and not params.get("promote"):
-        raise CloudRunError("percent is used with promote only: the share of the promoted revision.")
-    if params.get("percent") is not None and not 1 <= params["percent"] <= 100:
-        raise CloudRunError(f"percent must be 1 to 100, got {params['percent']}.")
-    if params.get("traffic") is not None:
-        targets = []
-        for index, item in enumerate(params["traffic"]):
-            revision = item.get("revision")
-            if revision is None and item.get("tag"):
-                revision = current_tags.get(item["tag"])
-                if revision is None:
-                    problems.append(f"traffic[{index}]: no revision has the tag '{item['tag']}' "
-                                    f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
-                    continue
-            if revision is None:
-                problems.append(f"traffic[{index}]: give revision (a name, or LATEST) or the tag of a revision.")
-                continue
-            targets.append({"revision": LATEST if revision.upper() == LATEST else revision,
-                            "percent": item.get("percent") or 0, "tag": item.get("tag")})
-        keep_tags = {}
-    elif params.get("promote"):
-        revision = current_tags.get(params["promote"])
-        if revision is None:
-            raise CloudRunError(f"promote: no revision has the tag '{params['promote']}' "
-                                f"(tags now: {', '.join(sorted(current_tags)) or 'none'}).")
-        # A tag on LATEST (a new service's first revision) names the latest ready revision.
-        named = short(service.get("latestReadyRevision")) if revision == LATEST else revision
-        if params.get("revision") and named != params["revision"]:
-            made = revisions.get(named, {}).get("create_time") or "an unknown time"
-            raise CloudRunError(
-                f"Traffic for service '{short(service['name'])}' was not changed: tag '{params['promote']}' now names "
-                f"revision {named} (created {made}), not {params['revision']}. Another deploy of this service "
-                "moved it; promoting it would send traffic to that deploy's code.")
-        targets = promoted(current, revision, params["promote"], params.get("percent") or 100)
-        placed = {t["tag"] for t in targets}
-        keep_tags = {t: r for t, r in current_tags.items() if t not in placed}
-    elif params.get("rollback"):
-        targets = [{"revision": rollback_target(service, revisions), "percent": 100, "tag": None}]
-        keep_tags = current_tags
-    elif params.get("to_latest"):
-        targets = [{"revision": LATEST, "percent": 100, "tag": None}]
-        keep_tags = current_tags
-    else:
-        targets, keep_tags = current, {}
+    targets, keep_tags = _asked_targets(params, service, revisions, current, problems)
     targets = _with_tags(targets, dict(keep_tags, **(params.get("tags") or {})))
     for tag in params.get("remove_tags") or []:
         for target in targets:

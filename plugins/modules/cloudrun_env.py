@@ -17,12 +17,13 @@ description:
   - O(required) keys are checked on the final env before anything is written, and every missing key is listed.
   - E(PORT), E(K_SERVICE), E(K_REVISION) and E(K_CONFIGURATION) are refused with the reason, naming the file and
     line they came from.
-  - No value appears in the output; the result and the diff name the keys that changed.
+  - The result and the diff name the keys that changed; plain values show as in M(nadle.cloudrun.cloudrun_service), secret values never.
   - A key that switches between a plain value and a secret changes in the same single write.
 author:
   - nadle engineers (@nadle)
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
+  - nadle.cloudrun._env
   - nadle.cloudrun._gcp.attributes
   - nadle.cloudrun._gcp.action_group
 options:
@@ -34,37 +35,8 @@ options:
   env:
     description:
       - "Variables to set, C(KEY: value). Values win over O(env_files). Numbers and booleans become strings."
-      - Plain values are shown as C(VALUE_REDACTED) in the result and the diff. Values listed in O(secret_keys) go to
-        Secret Manager and are masked in all output; put a secret there, or in O(secrets), not in O(env) alone.
+      - Values listed in O(secret_keys) go to Secret Manager; put a secret there, or in O(secrets), not in O(env) alone.
     type: dict
-  env_files:
-    description:
-      - C(.env) files on the host the module runs on, read in order (a key in a later file wins).
-      - CRLF line endings, quotes, C(export) and comments are fine; a line that cannot be parsed fails with the file
-        and line number before anything is written.
-    type: list
-    elements: path
-  interpolate:
-    description:
-      - Expand C(${VAR}) in O(env_files).
-    type: bool
-    default: false
-  secrets:
-    description:
-      - "Variables whose values are kept in Secret Manager, C(KEY: value), as in M(nadle.cloudrun.cloudrun_service)."
-    type: dict
-  secret_keys:
-    description:
-      - Keys of O(env) or O(env_files) whose values go to Secret Manager instead of the plain env.
-    type: list
-    elements: str
-  secret_version:
-    description:
-      - V(pinned) references the version that holds the value, so a changed value makes a new revision;
-        V(latest) references C(latest).
-    type: str
-    choices: [pinned, latest]
-    default: pinned
   remove:
     description:
       - Keys to remove from the env.
@@ -76,12 +48,6 @@ options:
     type: str
     choices: [merge, replace]
     default: merge
-  required:
-    description:
-      - Keys the final env must have. When any is missing the task fails, listing every missing key, and nothing is
-        written.
-    type: list
-    elements: str
   wait:
     description:
       - Wait until the new revision is ready (or has failed) before returning.
@@ -156,8 +122,7 @@ secrets_written:
   elements: str
 service:
   description:
-    - The service after the change, as returned by M(nadle.cloudrun.cloudrun_service), with every plain env value
-      replaced by C(VALUE_REDACTED).
+    - The service after the change, as returned by M(nadle.cloudrun.cloudrun_service).
   returned: always
   type: dict
 revision:
@@ -166,24 +131,22 @@ revision:
   type: dict
 """
 
+import copy
+
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._env import ensure_env
+from ansible_collections.nadle.cloudrun.plugins.module_utils._env import ENTRY_SPEC
+from ansible_collections.nadle.cloudrun.plugins.module_utils._env_update import ensure_env
 
 
 def main():
     argument_spec = dict(
+        copy.deepcopy(ENTRY_SPEC),
         name=dict(type="str", required=True),
         # Not no_log: Ansible would mask every substring equal to any value in the whole result (a value
         # "1" turned the service URI into "http://1********..."); the secret values are masked instead.
         env=dict(type="dict", no_log=False),
-        env_files=dict(type="list", elements="path"),
-        interpolate=dict(type="bool", default=False),
-        secrets=dict(type="dict", no_log=True),
-        secret_keys=dict(type="list", elements="str", no_log=False),
-        secret_version=dict(type="str", default="pinned", choices=["pinned", "latest"]),
         remove=dict(type="list", elements="str"),
         mode=dict(type="str", default="merge", choices=["merge", "replace"]),
-        required=dict(type="list", elements="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )

@@ -21,6 +21,9 @@ description:
   - C(.env) files - syntax errors with line numbers, reserved names, and keys required by O(required_env) or by the
     keys of O(env_example).
   - A Dockerfile C(HEALTHCHECK), which Cloud Run ignores.
+  - The settings a deploy will send (O(service)), with the rules of M(nadle.cloudrun.cloudrun_service), so a bad value
+    fails before anything is uploaded or built.
+  - No request is made to any API.
 author:
   - nadle engineers (@nadle)
 attributes:
@@ -35,9 +38,9 @@ attributes:
     support: full
 options:
   path:
-    description: The source folder (the Docker build context).
+    description:
+      - The source folder (the Docker build context). Without it only O(service) is checked.
     type: path
-    required: true
   dockerfile:
     description: The Dockerfile, relative to O(path).
     type: str
@@ -68,6 +71,21 @@ options:
     description: Fail on warnings too.
     type: bool
     default: false
+  service:
+    description:
+      - The options a M(nadle.cloudrun.cloudrun_service) task of this deploy will get, checked with that module's own
+        argument spec and rules (names, CPU and memory, instances, env names, O(env_files) syntax, required keys),
+        without any request. Each problem is an error finding with rule C(service-option).
+      - When set, the keys that O(env_example) and O(required_env) ask for are looked for in the whole env it gives
+        (O(service.env), O(service.env_files), O(service.secrets)), not in O(env_files) alone.
+      - Its O(service.secrets) and the values of O(service.secret_keys) are masked in every message.
+    type: dict
+  service_names:
+    description:
+      - What to call the options of O(service) in messages, for example C({cpu: app_cpu}) when a play's variable
+        C(app_cpu) sets it. An option that is not a key is called by its own name.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
@@ -82,6 +100,16 @@ EXAMPLES = r"""
   nadle.cloudrun.cloudrun_preflight:
     path: ./backend
     fix: true
+
+- name: Check the settings a deploy will send, before building anything
+  nadle.cloudrun.cloudrun_preflight:
+    service:
+      name: backend
+      cpu: "0.5"
+      memory: 1Gi
+      env_files: [files/.env.prod]
+      secret_keys: [MONGODB_URL]
+      required: [MONGODB_URL]
 """
 
 RETURN = r"""
@@ -95,14 +123,14 @@ findings:
       description: C(error), C(warning), or C(fixed) for a file this run rewrote.
       type: str
     file:
-      description: The file, relative to O(path).
+      description: The file, relative to O(path); null for a finding about O(service).
       type: str
     line:
       description: The line, when one applies.
       type: int
     rule:
       description: C(crlf), C(copy-source), C(port-expose), C(port-hardcoded), C(healthcheck), C(env-syntax),
-        C(env-reserved), C(env-required), C(env-file) or C(dockerfile).
+        C(env-reserved), C(env-required), C(env-file), C(dockerfile) or C(service-option).
       type: str
     message:
       description: What is wrong.
@@ -133,17 +161,17 @@ fixed_files:
   elements: str
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _context, _preflight
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec as service_spec
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
+    module = CloudRunModule(
+        dict(
+            path=dict(type="path"),
             dockerfile=dict(type="str", default="Dockerfile"),
             port=dict(type="int", default=8080),
             env_files=dict(type="list", elements="path", default=[]),
@@ -151,28 +179,16 @@ def main():
             env_example=dict(type="str", default=".env.example"),
             fix=dict(type="bool", default=False),
             fail_on_warnings=dict(type="bool", default=False),
+            # Checked with cloudrun_service's own spec and rules; secrets stay no_log as there.
+            service=dict(type="dict", options=service_spec()),
+            service_names=dict(type="dict", default={}),
         ),
-        supports_check_mode=True,
+        api=False, supports_check_mode=True, required_one_of=[("path", "service")],
     )
     for present, package in ((_preflight.HAS_DOCKERFILE_PARSE, "dockerfile-parse"), (_context.HAS_DOCKER_PY, "docker")):
-        if not present:
-            module.fail_json(msg=missing_required_lib(package))
-    params = module.params
-    if not os.path.isdir(params["path"]):
-        module.fail_json(msg=f"path: {params['path']} is not a folder.")
-    findings = _preflight.run_checks(params["path"], params["dockerfile"], params["port"], params["env_files"],
-                                     params["required_env"], params["env_example"], params["fix"], module.check_mode)
-    errors = [f for f in findings if f["severity"] == "error"]
-    warnings = [f for f in findings if f["severity"] == "warning"]
-    fixed = [f["file"] for f in findings if f["severity"] == "fixed"]
-    result = dict(changed=bool(fixed), findings=findings, error_count=len(errors), warning_count=len(warnings),
-                  fixed_files=fixed)
-    failing = errors + (warnings if params["fail_on_warnings"] else [])
-    if failing:
-        lines = [f"{f['file']}{':' + str(f['line']) if f['line'] else ''}: {f['message']}" for f in failing]
-        module.fail_json(msg=f"Preflight found {len(errors)} error(s) and {len(warnings)} warning(s) in "
-                             f"{params['path']}:\n- " + "\n- ".join(lines), **result)
-    module.exit_json(**result)
+        if not present and module.params["path"]:
+            module.module.fail_json(msg=missing_required_lib(package))
+    module.run(_preflight.preflight)
 
 
 if __name__ == "__main__":

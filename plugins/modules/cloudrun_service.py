@@ -27,6 +27,7 @@ author:
   - nadle engineers (@nadle)
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
+  - nadle.cloudrun._env
   - nadle.cloudrun._gcp.attributes
   - nadle.cloudrun._gcp.action_group
 options:
@@ -65,24 +66,11 @@ options:
       - "Environment variables, compared whole. A value is a string (numbers and booleans are turned into strings,
         C(true)/C(false) for booleans), or a Secret Manager reference C({secret: NAME, version: latest})."
       - E(PORT), E(K_SERVICE), E(K_REVISION) and E(K_CONFIGURATION) are set by Cloud Run and refused here.
+      - With O(env_files), the files' values and these together are the env (these win); the keys of O(secret_keys)
+        and O(secrets) are added as Secret Manager references. Without either, O(secrets) keys are merged into the
+        service's current env.
       - Plain values show in diffs and results like any other option; keep secrets in Secret Manager.
     type: dict
-  secrets:
-    description:
-      - "Env variables whose values are kept in Secret Manager, as C(KEY: value). Each value goes to the secret
-        C(SERVICE-KEY) (lowercase, C(_) as C(-)), created when missing and given a new version only when the value
-        changed; the service's env references it. Values never appear in output."
-      - Merged into O(env) when that is set (a key in both is an error); otherwise only these keys of the service's
-        env are changed.
-      - The runtime service account needs C(roles/secretmanager.secretAccessor) on the secrets.
-    type: dict
-  secret_version:
-    description:
-      - V(pinned) references the version that holds the value, so a changed value makes a new revision that uses it.
-      - V(latest) references C(latest); a changed value reaches only instances started after the change.
-    type: str
-    choices: [pinned, latest]
-    default: pinned
   cpu:
     description:
       - CPU limit per instance, V(0.08) to V(1) in steps of 0.001 (or millicpu such as V(500m)), or V(1), V(2), V(4),
@@ -445,7 +433,7 @@ revision:
       description: Where the revision's logs can be read.
       type: str
 secrets_written:
-  description: The keys of O(secrets) whose secret got (or in check mode would get) a new version.
+  description: The keys of O(secrets) and O(secret_keys) whose secret got (or in check mode would get) a new version.
   returned: always
   type: list
   elements: str
@@ -471,24 +459,12 @@ log_lines:
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import ensure_service
-from ansible_collections.nadle.cloudrun.plugins.module_utils._options import argument_spec as option_specs
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec
 
 
 def main():
-    # The managed options (image ... service_min_instances) are declared once, in module_utils/_options.py.
-    argument_spec = dict(
-        option_specs(),
-        name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        secrets=dict(type="dict", no_log=True),
-        secret_version=dict(type="str", default="pinned", choices=["pinned", "latest"]),
-        tag=dict(type="str"),
-        no_traffic=dict(type="bool", default=False),
-        allow_unauthenticated=dict(type="bool"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
-    )
-    CloudRunModule(argument_spec, supports_check_mode=True).run(ensure_service)
+    # The options are declared in module_utils/_service_args.py (the managed ones in _options.py, the env entry in _env.py).
+    CloudRunModule(argument_spec(), supports_check_mode=True).run(ensure_service)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,14 @@ options:
       - For a play that failed after a deploy and wants to say why; reading logs needs C(logging.logEntries.list).
     type: int
     default: 0
+  mask_secrets:
+    description:
+      - Before log lines are read, read the values of the Secret Manager secrets the revision's env references and
+        mask them in the log lines (any run of 8 or more of their characters), as the deploying modules do. An app
+        can print its settings when it fails to start.
+      - Needs C(secretmanager.versions.access) on those secrets. When one cannot be read, the log lines are withheld.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -130,7 +138,8 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._service import des
 
 
 def main():
-    argument_spec = dict(name=dict(type="str"), log_lines=dict(type="int", default=0))
+    argument_spec = dict(name=dict(type="str"), log_lines=dict(type="int", default=0),
+                         mask_secrets=dict(type="bool", default=False))
     CloudRunModule(argument_spec, supports_check_mode=True).run(describe_services)
 
 

@@ -1,4 +1,4 @@
-"""The build context: deterministic tarballs, and .gcloudignore on top of .dockerignore."""
+"""A Cloud Build of a source folder (module_utils/_build.py): deterministic tarballs, the source bucket."""
 
 from __future__ import annotations
 
@@ -47,14 +47,6 @@ def test_content_and_executable_bit_change_the_bytes(tmp_path):
     after_edit = context_tarball(root, upload_files(root))
     assert len({before, after_chmod, after_edit}) == 3
 
-
-def test_gcloudignore_then_dockerignore(tmp_path):
-    root = _tree(tmp_path, {
-        "Dockerfile": "FROM x\n", ".gcloudignore": "# gitignore rules\ntests/\n*.log\n!keep.log\n",
-        ".dockerignore": "docs\n", "app.py": "", "tests/test_app.py": "", "debug.log": "", "keep.log": "",
-        "docs/index.md": "", "src/tests/helper.py": "",
-    })
-    assert upload_files(root) == [".dockerignore", ".gcloudignore", "Dockerfile", "app.py", "keep.log"]
 
 
 class RacingStorage:

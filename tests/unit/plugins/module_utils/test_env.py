@@ -1,77 +1,38 @@
-"""Env sources, checks and redaction for cloudrun_env and the secrets option."""
+"""The env entry shared by cloudrun_service and cloudrun_env (module_utils/_env.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _env
-from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import secret_id
-
-CURRENT = {"KEEP": "1", "OLD": "x", "TOKEN": {"secret": "svc-token", "version": "2"}}
 
 
-def params(**options):
-    base = {"name": "svc", "env": None, "env_files": None, "secrets": None, "secret_keys": None, "remove": None,
-            "mode": "merge", "required": None}
-    base.update(options)
-    return base
+def test_neither_env_nor_env_files_means_no_plain_env():
+    plain, secrets, _origins, problems = _env.read_entry({"secrets": {"API_KEY": 12}})
+    assert plain is None and secrets == {"API_KEY": "12"} and problems == []
 
 
-def test_merge_replace_remove(tmp_path):
-    env_file = tmp_path / "app.env"
-    env_file.write_text("FROM_FILE=f\r\nOLD=from-file\r\n")
-    desired, secrets = _env.desired_env(params(env_files=[str(env_file)], env={"OLD": 2, "FLAG": True},
-                                               remove=["KEEP"]), CURRENT)
-    assert desired == {"OLD": "2", "TOKEN": CURRENT["TOKEN"], "FROM_FILE": "f", "FLAG": "true"}
-    assert secrets == {}
-    desired, _secrets = _env.desired_env(params(mode="replace", env={"ONLY": "this"}), CURRENT)
-    assert desired == {"ONLY": "this"}
+def test_files_then_env_then_secret_keys(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("A=from-file\nDB_URL=mongodb://u:p@h\n")
+    plain, secrets, origins, problems = _env.read_entry(
+        {"env_files": [str(env_file)], "env": {"A": True}, "secret_keys": ["DB_URL"]})
+    assert plain == {"A": "true"} and secrets == {"DB_URL": "mongodb://u:p@h"} and problems == []
+    assert origins["DB_URL"] == f"{env_file}:2"
 
 
-def test_secret_keys_move_values_out_of_the_plain_env():
-    desired, secrets = _env.desired_env(params(env={"DB_URL": "mongodb://x", "PLAIN": "p"}, secret_keys=["DB_URL"],
-                                               secrets={"API_KEY": "k"}), {})
-    assert secrets == {"DB_URL": "mongodb://x", "API_KEY": "k"}
-    assert desired == {"PLAIN": "p", "DB_URL": "mongodb://x", "API_KEY": "k"}  # replaced by references later
+def test_every_problem_of_the_entry_is_listed(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("PORT=8000\n")
+    _plain, _secrets, _origins, problems = _env.read_entry(
+        {"env_files": [str(env_file)], "env": {"TOKEN": "x"}, "secrets": {"TOKEN": "y"}, "secret_keys": ["GONE"]})
+    assert any(p.startswith("secrets: TOKEN is also in env or env_files") for p in problems)
+    assert any(p.startswith(f"env (PORT from {env_file}:1): PORT is reserved") for p in problems)
 
 
-def test_every_problem_is_listed_before_anything_is_written(tmp_path):
-    env_file = tmp_path / ".env.prod"
-    env_file.write_text("ENVIRONMENT=production\nPORT=8000\n")
-    with pytest.raises(CloudRunError) as err:
-        _env.desired_env(params(env_files=[str(env_file)], secret_keys=["NOT_THERE"], remove=["ENVIRONMENT"],
-                                required=["MONGODB_URL", "SECRET_KEY"], mode="replace"), {})
-    message = err.value.msg
-    assert message.startswith("Nothing was written.")
-    assert f"env (PORT from {env_file}:2): PORT is reserved" in message and "use the port option" in message
-    assert "secret_keys: NOT_THERE is not in env or env_files" in message
-    assert "remove: ENVIRONMENT is also set" in message
-    assert "required: MONGODB_URL, SECRET_KEY are missing from the final env" in message
+def test_an_unreadable_file_is_a_problem_not_an_exception(tmp_path):
+    _plain, _secrets, _origins, problems = _env.read_entry({"env_files": [str(tmp_path / "missing.env")]})
+    assert problems and "Cannot read .env file" in problems[0]
 
 
-def test_redacted_diff_names_keys_and_shows_no_value():
-    after = {"KEEP": "1", "OLD": "y", "NEW": "n", "TOKEN": {"secret": "svc-token", "version": "3"}}
-    result = _env.redacted_diff(CURRENT, after)
-    assert result == {
-        "before": {"env": {"OLD": "VALUE_REDACTED", "TOKEN": {"secret": "svc-token", "version": "2"}}},
-        "after": {"env": {"NEW": "VALUE_REDACTED", "OLD": "VALUE_REDACTED (changed)",
-                          "TOKEN": {"secret": "svc-token", "version": "3"}}},
-    }
-    assert _env.key_changes(CURRENT, after) == {"added": ["NEW"], "removed": [], "changed": ["OLD", "TOKEN"]}
-
-
-def test_service_result_env_is_redacted():
-    result = {"template": {"containers": [{"env": [{"name": "A", "value": "secret-ish"},
-                                                   {"name": "B", "value_source": {"secret_key_ref": {}}}]}]}}
-    env = _env.redact_service(result)["template"]["containers"][0]["env"]
-    assert env == [{"name": "A", "value": "VALUE_REDACTED"}, {"name": "B", "value_source": {"secret_key_ref": {}}}]
-
-
-@pytest.mark.parametrize("service, key, expected", [
-    ("xai-community-backend", "SECRET_KEY", "xai-community-backend-secret-key"),
-    ("api", "MONGODB_URL", "api-mongodb-url"),
-    ("api", "weird.key", "api-weird-key"),
-])
-def test_secret_ids(service, key, expected):
-    assert secret_id(service, key) == expected
+def test_missing_required():
+    assert _env.missing_required(["A"], {"A": "1"}) is None
+    assert _env.missing_required(["A", "B", "C"], {"A": "1"}).startswith("required: B, C are in required but in none of env, env_files or secrets.")

@@ -1,10 +1,9 @@
-"""The build context as Docker sees it, and the preflight checks, on real folders."""
+"""The preflight checks (module_utils/_preflight.py), on real folders."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
 from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import run_checks
 
 # The deploy record's Dockerfile before the fixes, shortened: a .env.prod COPY, a HEALTHCHECK.
@@ -33,14 +32,6 @@ def make(root, files):
 def rules(findings, severity="error"):
     return sorted((f["rule"], f["file"], f["line"]) for f in findings if f["severity"] == severity)
 
-
-def test_dockerignore_negation_globstar_directories_and_comments(tmp_path):
-    root = make(tmp_path, {
-        "Dockerfile": "FROM x\n", ".dockerignore": "# secrets stay out\n\n.env*\n**/*.md\n!docs/keep.md\nbuild/\n",
-        "app.py": "", ".env": "", ".env.prod": "", "README.md": "", "docs/a.md": "", "docs/keep.md": "",
-        "build/out.bin": "", "src/pkg/mod.py": "", ".git/HEAD": "", ".venv/bin/python": "",
-    })
-    assert context_files(root) == [".dockerignore", "Dockerfile", "app.py", "docs/keep.md", "src/pkg/mod.py"]
 
 
 def test_the_records_dockerfile(tmp_path):
@@ -99,10 +90,21 @@ def test_env_files_syntax_reserved_and_required(tmp_path):
     found = run_checks(root, env_files=[".env.prod"], required=["REDIS_URL"])
     assert rules(found) == [("env-required", ".env.prod", None), ("env-reserved", ".env.prod", 2)]
     required = [f for f in found if f["rule"] == "env-required"][0]
-    assert "REDIS_URL, SECRET_KEY" in required["message"] and "required by .env.example" in required["message"]
+    assert "Missing from the env files: REDIS_URL (required)" in required["message"]
     reserved = [f for f in found if f["rule"] == "env-reserved"][0]
     assert "port option" in reserved["fix"]
-    assert rules(found, "warning") == [("port-expose", "Dockerfile", 2)]
+    assert rules(found, "warning") == [("env-example", ".env.example", None), ("port-expose", "Dockerfile", 2)]
+    example = [f for f in found if f["rule"] == "env-example"][0]
+    assert example["message"] == "In .env.example but not in the env files: SECRET_KEY."
+
+
+def test_the_whole_env_of_the_deploy_counts(tmp_path):
+    """Keys from env and secrets count too, not only the env files (issue 13)."""
+    root = make(tmp_path, {"Dockerfile": "FROM x\nEXPOSE 8080\n", ".env.example": "MONGODB_URL=\nSECRET_KEY=\n"})
+    found = run_checks(root, required=["SECRET_KEY"], env_keys={"SECRET_KEY", "MONGODB_URL"})
+    assert [f for f in found if f["rule"].startswith("env")] == []
+    found = run_checks(root, required=["SECRET_KEY"], env_keys={"MONGODB_URL"})
+    assert rules(found) == [("env-required", "env", None)]
 
 
 def test_no_dockerfile(tmp_path):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _options, _spec
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _options, _service_args, _spec
 from ansible_collections.nadle.cloudrun.tests.unit.plugins.module_utils.test_options import NAME, SERVED, changes, params
 
 
@@ -85,7 +85,7 @@ def test_revision_suffix_and_vpc_and_probe_spelling():
     ({"vpc_access": {"connector": "c", "network": "n"}}, "set connector or network"),
 ])
 def test_validation_names_the_option_and_what_is_allowed(options, message):
-    problems = _spec.validate(params(**options))
+    _params, _secrets, problems = _service_args.check_options(params(**options))  # validate() and the env entry
     assert any(message in p for p in problems), problems
 
 

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: the env entry shared by cloudrun_service and cloudrun_env."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # module_utils/_env.py ENTRY_SPEC; each module documents env itself.
+    DOCUMENTATION = r"""
+options:
+  env_files:
+    description:
+      - C(.env) files on the host the module runs on, read in order (a key in a later file wins); O(env) wins over
+        them. They are read as C(.env) files, never as YAML.
+      - CRLF line endings, quotes, C(export) and comments are fine; a line that cannot be parsed fails with the file
+        and line number before anything is written.
+    type: list
+    elements: path
+  interpolate:
+    description:
+      - Expand C(${VAR}) in O(env_files).
+    type: bool
+    default: false
+  secrets:
+    description:
+      - "Env variables whose values are kept in Secret Manager, as C(KEY: value). Each value goes to the secret
+        C(SERVICE-KEY) (lowercase, C(_) as C(-)), created when missing and given a new version only when the value
+        changed; the env references it."
+      - A key may not also be in O(env) or O(env_files).
+      - The runtime service account needs C(roles/secretmanager.secretAccessor) on the secrets.
+    type: dict
+  secret_keys:
+    description:
+      - Keys of O(env) or O(env_files) whose values go to Secret Manager, as with O(secrets), instead of the plain env.
+    type: list
+    elements: str
+  secret_version:
+    description:
+      - V(pinned) references the version that holds the value, so a changed value makes a new revision that uses it.
+      - V(latest) references C(latest); a changed value reaches only instances started after the change.
+    type: str
+    choices: [pinned, latest]
+    default: pinned
+  required:
+    description:
+      - Keys the final env must have. When any is missing the task fails, listing every missing key, and nothing is
+        written.
+    type: list
+    elements: str
+notes:
+  - Plain env values show in results and diffs like any other setting. Values of O(secrets) and O(secret_keys) never
+    do; any run of 8 or more of their characters is masked in every message, warning and log line the module
+    returns, each line of a multi-line value included.
+"""

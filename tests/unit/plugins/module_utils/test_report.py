@@ -1,0 +1,56 @@
+"""The message of a failed cloudrun_deploy run (module_utils/_report.py, the failure_report filter)."""
+
+from __future__ import annotations
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._report import failure_report
+
+AFTER = {"services": [{"revisions": [
+    {"name": "svc-00002-new", "percent": 0, "log": ["Traceback (most recent call last):", "KeyError: 'MONGODB_URL'"]},
+    {"name": "svc-00001-old", "percent": 100},
+]}]}
+
+
+def run(**facts):
+    base = {"service": "svc", "task": "One new revision", "reason": "Revision svc-00002-new is not ready.\nKeyError: 'MONGODB_URL'",
+            "built": {"changed": True, "image_digest": "repo/svc@sha256:abc"},
+            "deployed": {"changed": True, "failed_revision": "svc-00002-new"}, "candidate_tag": "candidate",
+            "traffic_moved": False, "rollback_on_failure": True, "rolled_back": {"skipped": True}, "after": AFTER}
+    base.update(facts)
+    return failure_report(base)
+
+
+def test_reason_changes_serving_and_only_unseen_log_lines():
+    assert run().splitlines() == [
+        "Deploy of service 'svc' failed at \"One new revision\":",
+        "Revision svc-00002-new is not ready.",
+        "KeyError: 'MONGODB_URL'",
+        "Built repo/svc@sha256:abc.",
+        "Created revision svc-00002-new (tag candidate).",
+        "No traffic was moved.",
+        "Serving now: svc-00001-old (100%).",
+        "Last log lines of svc-00002-new:",
+        "Traceback (most recent call last):",
+    ]
+
+
+def test_a_revision_without_a_name_is_not_written_as_an_empty_one():
+    """Issue 13 saw 'Created revision  (tag candidate).'"""
+    assert "Created revision" not in run(deployed={"changed": True, "revision": None})
+
+
+def test_what_happened_to_the_traffic():
+    back = run(traffic_moved=True, rolled_back={"changed": True, "traffic": [
+        {"revision": "svc-00001-old", "percent": 100}, {"revision": "svc-00002-new", "percent": 0}]})
+    assert "Traffic was sent back to what served before: svc-00001-old (100%)." in back
+    failed = run(traffic_moved=True, rolled_back={"failed": True, "msg": "503"})
+    assert "Rolling the traffic back failed too: 503" in failed
+    theirs = run(traffic_moved=True, deployed={"changed": True, "revision": {"name": "svc-00002-new"}})
+    assert "revision svc-00002-new of this run serves nothing, so the split is another deploy's" in theirs
+    kept = run(traffic_moved=True, rollback_on_failure=False)
+    assert "cloudrun_deploy_rollback_on_failure is false" in kept
+
+
+def test_nothing_known_yet():
+    text = failure_report({"service": "svc", "task": "Check the options", "reason": None})
+    assert text.splitlines() == ["Deploy of service 'svc' failed at \"Check the options\":", "(no message)",
+                                 "No traffic was moved."]
