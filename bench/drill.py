@@ -73,7 +73,7 @@ def deploy(repo, memory, *options):
 
 def faults(repo, memories, rounds, settings):
     done = 0
-    for _ in range(rounds):
+    for _round in range(rounds):
         memory = memories.next()
         repo.fault(settings)
         try:
@@ -92,7 +92,7 @@ def _emulator_pid(repo):
 def kill_during(repo, memories, rounds, moment):
     """SIGKILL the emulator when ``moment(repo, before)`` holds, then rerun the deploy as a person would."""
     done = 0
-    for _ in range(rounds):
+    for _round in range(rounds):
         memory = memories.next()
         before = len(repo.revisions())
         process = repo.start_playbook("deploy", "-e", f"cloudrun_deploy_memory={memory}", "-e",
@@ -124,7 +124,7 @@ def race(repo, memories, rounds, delay):
     """Two deploys with different memory, ``delay`` seconds apart; a change is lost when both report success
     and what serves is not the change of the run that finished last."""
     lost = both = named = 0
-    for _ in range(rounds):
+    for _round in range(rounds):
         runs = []
         for index in range(2):
             memory = memories.next()

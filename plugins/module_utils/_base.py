@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -166,6 +167,18 @@ def build_credentials(params):
     return credentials, project
 
 
+# Region names as Google writes them (us-central1, europe-west1, northamerica-northeast2, me-central2).
+REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+
+
+def region_problem(region):
+    """Why ``region`` cannot be a Cloud Run region name, or None."""
+    if region and not REGION_RE.match(region):
+        return (f"region: '{region}' is not a region name. Use one like europe-west1 or asia-northeast3 "
+                "(gcloud run regions list shows them).")
+    return None
+
+
 class CloudRunModule:
     """Wraps AnsibleModule: shared options merged in, clients built once, one place to fail."""
 
@@ -174,12 +187,12 @@ class CloudRunModule:
         Google libraries needed, the same failure handling and masking."""
         spec = gcp_argument_spec() if api else {}
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
         if api and not HAS_GOOGLE:
-            self.module.fail_json(msg=missing_required_lib("google-cloud-run"), exception=GOOGLE_IMPORT_ERROR)
-        self.params = self.module.params
-        self.check_mode = self.module.check_mode
-        self.diff_mode = self.module._diff  # pylint: disable=protected-access
+            self.ansible.fail_json(msg=missing_required_lib("google-cloud-run"), exception=GOOGLE_IMPORT_ERROR)
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        self.diff_mode = self.ansible._diff  # pylint: disable=protected-access
         self._credentials = None
         self._clients = {}
         self.masker = Masker()
@@ -188,11 +201,11 @@ class CloudRunModule:
         """Mask these secret values in everything the module prints: whole (Ansible's no_log_values), and in
         messages, warnings and log lines also cut short or line by line (``_mask``)."""
         values = [str(v) for v in values if v not in (None, "")]
-        self.module.no_log_values.update(values)
+        self.ansible.no_log_values.update(values)
         self.masker.add(values)
 
     def warn(self, message):
-        self.module.warn(self.masker.text(message))
+        self.ansible.warn(self.masker.text(message))
 
     @property
     def endpoint(self):
@@ -217,6 +230,9 @@ class CloudRunModule:
         if not self.params.get("region"):
             raise CloudRunError("region is required: set the region option (e.g. europe-west1), GCP_REGION, "
                                 "or module_defaults for group/nadle.cloudrun.gcp.")
+        problem = region_problem(self.params["region"])
+        if problem:
+            raise CloudRunError(problem)
         return self.params["region"]
 
     @property
@@ -277,5 +293,5 @@ class CloudRunModule:
         try:
             result = handler(self)
         except CloudRunError as exc:
-            self.module.fail_json(**mask(dict(exc.details, msg=exc.msg, exception=traceback.format_exc())))
-        self.module.exit_json(**mask(result))
+            self.ansible.fail_json(**mask(dict(exc.details, msg=exc.msg, exception=traceback.format_exc())))
+        self.ansible.exit_json(**mask(result))

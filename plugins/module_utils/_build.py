@@ -158,11 +158,11 @@ def await_build(builds, name, timeout):
     return found
 
 
-def _upload_source(crm, data, source_hash):
+def _upload_source(module, data, source_hash):
     """The gzipped context into the build bucket (made when missing); returns (bucket, object)."""
-    bucket = crm.params["bucket"] or f"{crm.project}_cloudbuild"
-    storage = crm.client("storage")
-    _ensure_bucket(storage, bucket, crm.params["build_region"])
+    bucket = module.params["bucket"] or f"{module.project}_cloudbuild"
+    storage = module.client("storage")
+    _ensure_bucket(storage, bucket, module.params["build_region"])
     source_object = f"source/{source_hash}.tgz"
     try:
         storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
@@ -184,14 +184,14 @@ def _build_request(params, bucket, source_object, image, tag):
             "tags": [tag]}
 
 
-def _run_build(crm, build, image, tag):
+def _run_build(module, build, image, tag):
     """Start the build (or join the one running for this source) and wait; the finished Build when SUCCESS."""
-    builds, storage = crm.client("builds"), crm.client("storage")
-    parent = f"projects/{crm.project}/locations/{crm.params['build_region']}"
+    builds, storage = module.client("builds"), module.client("storage")
+    parent = f"projects/{module.project}/locations/{module.params['build_region']}"
     operation, build_name = start_build(builds, parent, build, image, tag)
     try:
-        finished = (api.wait(operation, crm.params["wait_timeout"], f"build {image}") if operation is not None
-                    else await_build(builds, build_name, crm.params["wait_timeout"]))
+        finished = (api.wait(operation, module.params["wait_timeout"], f"build {image}") if operation is not None
+                    else await_build(builds, build_name, module.params["wait_timeout"]))
     except CloudRunError as exc:
         raise _build_failure(builds, storage, build_name, image, exc.msg) from exc
     if finished.status != cloudbuild_v1.Build.Status.SUCCESS:
@@ -201,8 +201,8 @@ def _run_build(crm, build, image, tag):
     return finished
 
 
-def submit(crm):
-    params = crm.params
+def submit(module):
+    params = module.params
     validate(params)
     root = params["path"]
     files = upload_files(root, params["dockerfile"])
@@ -212,15 +212,15 @@ def submit(crm):
     image = f"{params['image']}:{tag}"
     result = {"image": image, "tag": tag, "source_hash": f"sha256:{source_hash}", "files": len(files),
               "build_id": None, "log_tail": [], "digest": None, "image_digest": None}
-    digest = api.image_digest(crm.session(), image, emulator=crm.emulator)
+    digest = api.image_digest(module.session(), image, emulator=module.emulator)
     if digest:
         return dict(result, changed=False, digest=digest, image_digest=f"{params['image']}@{digest}",
                     msg=f"{image} exists: this source was built already, so nothing was uploaded or built.")
-    if crm.check_mode:
+    if module.check_mode:
         return dict(result, changed=True, msg=f"{image} does not exist: a build would run.")
-    bucket, source_object = _upload_source(crm, data, source_hash)
-    finished = _run_build(crm, _build_request(params, bucket, source_object, image, tag), image, tag)
+    bucket, source_object = _upload_source(module, data, source_hash)
+    finished = _run_build(module, _build_request(params, bucket, source_object, image, tag), image, tag)
     built = [i for i in finished.results.images if i.name == image]
-    digest = built[0].digest if built else api.image_digest(crm.session(), image, emulator=crm.emulator)
+    digest = built[0].digest if built else api.image_digest(module.session(), image, emulator=module.emulator)
     return dict(result, changed=True, build_id=finished.id, digest=digest, image_digest=f"{params['image']}@{digest}",
-                log_tail=_log_tail(crm.client("storage"), finished), msg=f"Built {image} ({digest}).")
+                log_tail=_log_tail(module.client("storage"), finished), msg=f"Built {image} ({digest}).")

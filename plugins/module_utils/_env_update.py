@@ -16,9 +16,8 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import key_changes, missing_required, read_entry
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    read_plan_write, require_service, service_result, wait_for_rollout,
-)
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import service_result
+from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service, wait_for_rollout
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import env_from_api, ingress_container, request_body
 
 try:
@@ -49,54 +48,54 @@ def desired_env(params, current_env):
     return desired, secrets
 
 
-def _pinned_image(crm, image):
+def _pinned_image(module, image):
     """The serving image by digest, so an env-only change never picks up a moved tag (as gcloud does)."""
     if not image or "@" in image:
         return image
-    digest = api.image_digest(crm.session(), image, emulator=crm.emulator)
+    digest = api.image_digest(module.session(), image, emulator=module.emulator)
     if digest is None:
         raise CloudRunError(f"The service's image {image} is no longer in its registry, so cloudrun_env cannot "
                             "pin it by digest. Deploy an existing image with cloudrun_service first.")
     return f"{image.rsplit(':', 1)[0] if ':' in image.rsplit('/', 1)[-1] else image}@{digest}"
 
 
-def _planner(crm, full_name, desired):
+def _planner(module, full_name, desired):
     """plan_for for read_plan_write: the key changes against the service as read, and the body to send."""
     def plan_for(service):
         if service is None:
-            raise CloudRunError(f"Service '{crm.params['name']}' was deleted while this task ran ({full_name}).")
+            raise CloudRunError(f"Service '{module.params['name']}' was deleted while this task ran ({full_name}).")
         serving = ingress_container(service.get("template") or {}) or {}
         now = env_from_api(serving.get("env"))
         changes = key_changes(now, desired)
         body = None
-        if any(changes.values()) and not crm.check_mode:
-            image = _pinned_image(crm, serving.get("image"))
-            body = request_body(service, {"env": desired, "image": image}, crm.params["name"], makes_revision=True)
+        if any(changes.values()) and not module.check_mode:
+            image = _pinned_image(module, serving.get("image"))
+            body = request_body(service, {"env": desired, "image": image}, module.params["name"], makes_revision=True)
         return {"env": now, "changes": changes, "spec": body}
     return plan_for
 
 
-def ensure_env(crm):
-    params = crm.params
+def ensure_env(module):
+    params = module.params
     services, full_name, current = require_service(
-        crm, " cloudrun_env changes the env of an existing service: create it with nadle.cloudrun.cloudrun_service first.")
+        module, " cloudrun_env changes the env of an existing service: create it with nadle.cloudrun.cloudrun_service first.")
     container = ingress_container(current.get("template") or {}) or {}
     desired, secret_values = desired_env(params, env_from_api(container.get("env")))
-    crm.hide(secret_values.values())
-    written, refs = ensure_secrets(crm.client("secrets"), crm.project, params["name"], secret_values,
-                                   params["secret_version"] == "pinned", crm.check_mode)
+    module.hide(secret_values.values())
+    written, refs = ensure_secrets(module.client("secrets"), module.project, params["name"], secret_values,
+                                   params["secret_version"] == "pinned", module.check_mode)
     desired.update(refs)
 
     def write(service, planned):
         operation = api.update_service(services, name=full_name,
                                        service=run_v2.Service.from_json(json.dumps(planned["spec"])))
-        return wait_for_rollout(crm, services, operation, service, planned["spec"]["template"]["revision"])
+        return wait_for_rollout(module, services, operation, service, planned["spec"]["template"]["revision"])
 
-    service, planned, rolled_out = read_plan_write(crm, full_name, _planner(crm, full_name, desired), write, current)
+    service, planned, rolled_out = read_plan_write(module, full_name, _planner(module, full_name, desired), write, current)
     changed = any(planned["changes"].values())
     final, revision = rolled_out if rolled_out else (service, None)
     result = {"changed": changed or bool(written), "env_keys": sorted(desired), "changed_keys": planned["changes"],
               "secrets_written": written, "revision": revision, "service": service_result(final)}
-    if crm.diff_mode and changed:
+    if module.diff_mode and changed:
         result["diff"] = {"before": {"env": planned["env"]}, "after": {"env": desired}}
     return result

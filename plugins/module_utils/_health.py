@@ -54,9 +54,9 @@ def audience_of(url):
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def fetch_id_token(crm, audience):
+def fetch_id_token(module, audience):
     """A Google ID token for ``audience`` (a private Cloud Run URL), from the module's credentials."""
-    if crm.emulator:
+    if module.emulator:
         return EMULATOR_TOKEN
     # pylint: disable-next=import-outside-toplevel
     import google.auth.exceptions
@@ -66,7 +66,7 @@ def fetch_id_token(crm, audience):
     from google.oauth2 import id_token
     try:
         # The same credentials as every other module: auth_kind=serviceaccount (AWX), impersonation, or ADC.
-        credentials = id_token_credentials(crm.params, crm.credentials, audience)
+        credentials = id_token_credentials(module.params, module.credentials, audience)
         if credentials is not None:
             credentials.refresh(google.auth.transport.requests.Request())
             return credentials.token
@@ -124,15 +124,15 @@ def _result(params, response, last_error, attempts, elapsed, token):
     return result
 
 
-def check(crm):
+def check(module):
     """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
-    params = crm.params
+    params = module.params
     problems = validate(params)
     if problems:
         raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))
     token = None
     if params["id_token"] == "always":
-        token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+        token = fetch_id_token(module, params.get("audience") or audience_of(params["url"]))
     started = time.monotonic()
     delays = exponential_sleep_generator(params["initial_delay"], params["max_delay"])
     attempts = 0
@@ -144,7 +144,7 @@ def check(crm):
                 break
             if response is not None and response.status_code in (401, 403) and params["id_token"] == "auto" \
                     and token is None:
-                token = fetch_id_token(crm, params.get("audience") or audience_of(params["url"]))
+                token = fetch_id_token(module, params.get("audience") or audience_of(params["url"]))
                 continue  # the private service, asked again with a token: not a failed attempt to wait for
             pause = next(delays)
             if time.monotonic() + pause > started + params["deadline"]:

@@ -18,10 +18,12 @@ import os
 import re
 import shlex
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError, region_problem
 from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec, check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import RESERVED_ENV
 
 try:
@@ -291,18 +293,32 @@ def _named(problem, names):
     return f"{names.get(option, option)}{rest}"
 
 
+def _named_in_spec_error(message, names):
+    """An argument spec error (``argument 'cpu' is of type``, ``value of ingress must be``) with the caller's name."""
+    for option, name in names.items():
+        message = re.sub(rf"(?<=value of ){option}\b|(?<=argument '){option}(?=')", name, message)
+    return message
+
+
 def check_service(service, names, hide):
-    """cloudrun_service's own rules on the settings a deploy will send; (findings, the final env's keys).
+    """cloudrun_service's argument spec and rules, and a region name, on the settings a deploy will send:
+    (findings, the final env's keys, or None when they are not known).
 
     ``hide`` is given the secret values, so no message shows them.
     """
-    names = names or {}
-    checked, secrets, problems = check_options(service, lambda option: names.get(option, option))
-    hide(secrets.values())
-    found = [finding("error", None, None, "service-option", _named(p, names),
-                     "Fix the setting; nothing was uploaded, built or deployed.") for p in problems]
-    keys = set(checked.get("env") or {}) | set(secrets) if checked.get("env") is not None else None
-    return found, keys
+    names, service = names or {}, dict(service)
+    hide((service.get("secrets") or {}).values())
+    problems = [_named(p, names) for p in [region_problem(service.pop("region", None))] if p]
+    validated = ArgumentSpecValidator(argument_spec()).validate(service)
+    problems += [_named_in_spec_error(message, names) for message in validated.error_messages]
+    keys = None
+    if not validated.error_messages:
+        checked, secrets, more = check_options(validated.validated_parameters, lambda option: names.get(option, option))
+        hide(secrets.values())
+        problems += [_named(p, names) for p in more]
+        keys = set(checked.get("env") or {}) | set(secrets) if checked.get("env") is not None else None
+    return [finding("error", None, None, "service-option", p, "Fix the setting; nothing was uploaded, built or deployed.")
+            for p in problems], keys
 
 
 def preflight(module):

@@ -14,9 +14,8 @@ import json
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service import (
-    read_plan_write, require_service, revision_result, service_result, to_dict,
-)
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result, to_dict
+from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     LATEST, TAG_AND_NAME_MAX, TAG_RE, order_targets, short, traffic_from_api, traffic_to_api, writable,
 )
@@ -229,11 +228,11 @@ def check(targets, service_id, revisions):
     return problems
 
 
-def ensure_traffic(crm):
-    params = crm.params
+def ensure_traffic(module):
+    params = module.params
     service_id = params["name"]
-    services, full_name, first_read = require_service(crm)
-    revisions_client = crm.client("revisions")
+    services, full_name, first_read = require_service(module)
+    revisions_client = module.client("revisions")
 
     def plan_for(service):
         if service is None:
@@ -250,21 +249,21 @@ def ensure_traffic(crm):
 
     def write(service, planned):
         message = run_v2.Service.from_json(json.dumps(planned["spec"]))
-        if crm.check_mode:
+        if module.check_mode:
             api.update_service(services, name=full_name, service=message, validate_only=True)
             return dict(service, traffic=planned["spec"]["traffic"])
         operation = api.update_service(services, name=full_name, service=message)
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
                                 client=services, result_type=run_v2.Service))
 
-    service, planned, written = read_plan_write(crm, full_name, plan_for, write, first_read)
+    service, planned, written = read_plan_write(module, full_name, plan_for, write, first_read)
     for tag, revision in sorted(planned["dropped"].items()):
-        crm.module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
+        module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
                         f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
     changed = written is not None
     final = written if changed else service
     result = {"changed": changed, "traffic": planned["desired"], "service": service_result(final),
               "tag_urls": {s["tag"]: s.get("uri") for s in final.get("trafficStatuses", []) if s.get("tag")}}
-    if crm.diff_mode and changed:
+    if module.diff_mode and changed:
         result["diff"] = {"before": {"traffic": planned["current"]}, "after": {"traffic": planned["desired"]}}
     return result

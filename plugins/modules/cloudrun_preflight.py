@@ -75,15 +75,15 @@ options:
     description:
       - The options a M(nadle.cloudrun.cloudrun_service) task of this deploy will get, checked with that module's own
         argument spec and rules (names, CPU and memory, instances, env names, O(env_files) syntax, required keys),
-        without any request. Each problem is an error finding with rule C(service-option).
+        without any request. A C(region) key is checked as a region name too. Each problem is an error finding with rule C(service-option).
       - When set, the keys that O(env_example) and O(required_env) ask for are looked for in the whole env it gives
         (O(service.env), O(service.env_files), O(service.secrets)), not in O(env_files) alone.
       - Its O(service.secrets) and the values of O(service.secret_keys) are masked in every message.
     type: dict
   service_names:
     description:
-      - What to call the options of O(service) in messages, for example C({cpu: app_cpu}) when a play's variable
-        C(app_cpu) sets it. An option that is not a key is called by its own name.
+      - "What to call the options of O(service) in messages, for example C({cpu: app_cpu}) when a play's variable
+        C(app_cpu) sets it. An option that is not a key is called by its own name."
     type: dict
     default: {}
 """
@@ -165,7 +165,6 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _context, _preflight
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec as service_spec
 
 
 def main():
@@ -179,15 +178,16 @@ def main():
             env_example=dict(type="str", default=".env.example"),
             fix=dict(type="bool", default=False),
             fail_on_warnings=dict(type="bool", default=False),
-            # Checked with cloudrun_service's own spec and rules; secrets stay no_log as there.
-            service=dict(type="dict", options=service_spec()),
+            # Checked with cloudrun_service's own spec in _preflight.check_service: as suboptions here they
+            # would need their documentation twice. Its secret values are masked there.
+            service=dict(type="dict"),
             service_names=dict(type="dict", default={}),
         ),
         api=False, supports_check_mode=True, required_one_of=[("path", "service")],
     )
     for present, package in ((_preflight.HAS_DOCKERFILE_PARSE, "dockerfile-parse"), (_context.HAS_DOCKER_PY, "docker")):
         if not present and module.params["path"]:
-            module.module.fail_json(msg=missing_required_lib(package))
+            module.ansible.fail_json(msg=missing_required_lib(package))
     module.run(_preflight.preflight)
 
 

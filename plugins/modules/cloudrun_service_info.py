@@ -134,7 +134,7 @@ services:
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service import describe_services
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import describe_services
 
 
 def main():

@@ -245,6 +245,24 @@ def test_required_env_fails_before_any_api_call(repo):
     assert len(repo.revisions()) == 4
 
 
+@pytest.mark.parametrize("extra, named", [
+    ("cloudrun_deploy_cpu=3", "cloudrun_deploy_cpu: '3' is not a CPU value"),
+    ("cloudrun_deploy_memory=512MB", "memory: '512MB' is not a memory quantity"),
+    ("cloudrun_deploy_service=Bad_Name", "cloudrun_deploy_service: 'Bad_Name' is not a valid service name"),
+    ("cloudrun_deploy_region=asia_northeast3", "cloudrun_deploy_region: 'asia_northeast3' is not a region name"),
+    ("cloudrun_deploy_concurrency=many", "argument 'cloudrun_deploy_concurrency' is of type str"),
+    ('{"cloudrun_deploy_env": {"PORT": "8000", "ENVIRONMENT": "local"}}', "PORT is reserved"),
+    ("cloudrun_deploy_health_path=health", "cloudrun_deploy_health_path starts with /"),
+])
+def test_a_bad_setting_fails_before_any_request_naming_the_variable(repo, extra, named):
+    """Issue 13: checked before the upload and the build, with cloudrun_service's own rules."""
+    repo.reset_requests()
+    result = repo.playbook("deploy", "-e", extra)
+    assert result.returncode != 0
+    assert named in result.stdout, result.output[-4000:]
+    assert repo.requests()["total"] == 0
+
+
 def test_destroy_needs_the_service_named(repo):
     repo.reset_requests()
     refused = repo.playbook("destroy")

@@ -1,4 +1,4 @@
-"""Retry policy, error wording and the IAM binding edit, with the real api_core and IAM types."""
+"""The API boundary (module_utils/_api.py): retry policy, error wording, conflicts, with the real api_core types."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import json
 import pytest
 import requests
 from google.api_core import exceptions
-from google.iam.v1 import policy_pb2
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _api, _service
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 
 
@@ -76,37 +75,6 @@ def test_api_call_turns_errors_into_one_message_and_not_found_into_none():
 
 class _FakeService:
     name = ""
-
-
-def _policy(*bindings):
-    return policy_pb2.Policy(etag=b"abc", bindings=[policy_pb2.Binding(role=r, members=m) for r, m in bindings])
-
-
-def test_public_invoker_edit_keeps_every_other_binding():
-    policy = _policy(("roles/run.invoker", ["user:a@example.com"]), ("roles/run.admin", ["group:ops@example.com"]))
-    assert not _service._has_public_invoker(policy)  # pylint: disable=protected-access
-    _service._set_public_invoker(policy, True)  # pylint: disable=protected-access
-    assert _service._has_public_invoker(policy)  # pylint: disable=protected-access
-    assert [list(b.members) for b in policy.bindings] == [["user:a@example.com", "allUsers"], ["group:ops@example.com"]]
-    _service._set_public_invoker(policy, False)  # pylint: disable=protected-access
-    assert [list(b.members) for b in policy.bindings] == [["user:a@example.com"], ["group:ops@example.com"]]
-    assert policy.etag == b"abc"  # written back with the etag it was read with
-
-
-def test_removing_the_last_member_drops_the_binding():
-    policy = _policy(("roles/run.invoker", ["allUsers"]))
-    _service._set_public_invoker(policy, False)  # pylint: disable=protected-access
-    assert len(policy.bindings) == 0
-    _service._set_public_invoker(policy, True)  # pylint: disable=protected-access
-    assert [(b.role, list(b.members)) for b in policy.bindings] == [("roles/run.invoker", ["allUsers"])]
-
-
-def test_traffic_by_revision_resolves_latest():
-    service = {"latestReadyRevision": "projects/p/locations/r/services/s/revisions/s-2",
-               "trafficStatuses": [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 90},
-                                   {"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": "s-1",
-                                    "percent": 10, "tag": "old"}]}
-    assert _service.traffic_by_revision(service) == {"s-2": (90, []), "s-1": (10, ["old"])}
 
 
 class _Response:

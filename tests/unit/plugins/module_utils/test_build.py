@@ -48,7 +48,6 @@ def test_content_and_executable_bit_change_the_bytes(tmp_path):
     assert len({before, after_chmod, after_edit}) == 3
 
 
-
 class RacingStorage:
     """A bucket that another build creates between our read and our create."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import run_checks
+from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import check_service, run_checks
 
 # The deploy record's Dockerfile before the fixes, shortened: a .env.prod COPY, a HEALTHCHECK.
 RECORD_DOCKERFILE = """FROM python:3.11-slim
@@ -31,7 +31,6 @@ def make(root, files):
 
 def rules(findings, severity="error"):
     return sorted((f["rule"], f["file"], f["line"]) for f in findings if f["severity"] == severity)
-
 
 
 def test_the_records_dockerfile(tmp_path):
@@ -109,3 +108,18 @@ def test_the_whole_env_of_the_deploy_counts(tmp_path):
 
 def test_no_dockerfile(tmp_path):
     assert rules(run_checks(make(tmp_path, {"app.py": ""}))) == [("dockerfile", "Dockerfile", None)]
+
+
+def test_the_settings_of_a_deploy_are_checked_with_cloudrun_services_rules():
+    hidden = []
+    found, keys = check_service(
+        {"name": "svc", "region": "europe_west1", "cpu": "3", "concurrency": "many", "secrets": {"TOKEN": "s3cr3t-value"}},
+        {"region": "app_region", "cpu": "app_cpu", "concurrency": "app_concurrency"}, hidden.extend)
+    messages = [f["message"] for f in found]
+    assert messages[0].startswith("app_region: 'europe_west1' is not a region name")
+    assert "argument 'app_concurrency' is of type str" in messages[1]
+    assert keys is None and "s3cr3t-value" in hidden  # hidden before anything else could print it
+    found, keys = check_service({"name": "svc", "cpu": "3", "env": {"A": "1"}, "secrets": {"B": "2"},
+                                 "required": ["A", "C"]}, {"cpu": "app_cpu"}, hidden.extend)
+    assert [f["message"].split(":")[0] for f in found] == ["app_cpu", "required"]
+    assert keys == {"A", "B"}

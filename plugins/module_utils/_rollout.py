@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: writing a service safely, shared by cloudrun_service, cloudrun_env and cloudrun_traffic.
+
+Every write carries the etag of its read and is planned again when the service changed meanwhile
+(``read_plan_write``); a rollout is waited for (``wait_for_rollout``), and one that failed becomes
+a message with the failed revision's log lines.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
+    revision_logs, revision_result, service_result, to_dict, traffic_by_revision,
+)
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
+
+try:
+    from google.cloud import run_v2
+except ImportError:  # reported by CloudRunModule
+    pass
+
+WRITE_ATTEMPTS = 3
+LOG_WAIT = 10.0  # seconds a failure waits for a failed revision's first log lines
+
+
+def require_service(module, hint=""):
+    """(services client, full name, service dict) of ``name``, which must exist; ``hint`` says what to do if not."""
+    services = module.client("services")
+    full_name = f"{module.parent}/services/{module.params['name']}"
+    found = api.get_service(services, name=full_name)
+    if found is None:
+        raise CloudRunError(f"Service '{module.params['name']}' does not exist ({full_name}).{hint}")
+    return services, full_name, to_dict(found)
+
+
+def failure(module, services, full_name, error, created):
+    """A rollout that failed: say what was changed, what serves now, and what was not done."""
+    service_id = module.params["name"]
+    after = api.get_service(services, name=full_name)
+    state = to_dict(after) if after else {}
+    failed = short(state.get("latestCreatedRevision")) or "the new revision"
+    serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
+    log_lines, log_problem = revision_logs(module, service_id, failed, wait=LOG_WAIT)
+    lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
+             error.msg]
+    unseen = [line for line in log_lines if line not in error.msg]
+    if unseen:
+        lines.append(f"Last log lines of {failed}:\n" + "\n".join(unseen))
+    elif log_problem:
+        lines.append(log_problem)
+    if created:
+        lines.append("The service was created but has no ready revision yet, so it serves nothing.")
+    else:
+        lines.append(f"The service spec was updated (generation {state.get('generation', '?')}); traffic still "
+                     f"goes to {serving or 'no revision'}.")
+    if module.params.get("allow_unauthenticated") is not None:
+        lines.append("allow_unauthenticated was not applied.")
+    return CloudRunError("\n".join(lines), changed=True, service=service_result(state),
+                         failed_revision=failed, log_lines=log_lines)
+
+
+def wait_for_rollout(module, services, operation, current, new_revision=None):
+    """Wait for a write (when ``wait``); returns (service dict, the new revision's result or None).
+
+    ``new_revision`` is the name the write gave the revision it makes. The module names every
+    revision it makes, so it can say which one even with ``wait: false``, when Cloud Run has not
+    made it yet (a GET right after a write still shows the previous ``latestCreatedRevision``).
+    """
+    service_id = module.params["name"]
+    full_name = f"{module.parent}/services/{service_id}"
+    if module.params["wait"]:
+        try:
+            final = to_dict(api.wait(operation, module.params["wait_timeout"], f"deploy service {service_id}",
+                                     client=services, result_type=run_v2.Service))
+        except CloudRunError as exc:
+            raise failure(module, services, full_name, exc, created=current is None) from exc
+    else:
+        final = to_dict(api.get_service(services, name=full_name))
+    if not new_revision:
+        return final, None
+    found = api.get_revision(module.client("revisions"), name=f"{full_name}/revisions/{new_revision}")
+    # Not made yet when wait is false: what is known is its name.
+    return final, revision_result(to_dict(found) if found else {"name": f"{full_name}/revisions/{new_revision}"})
+
+
+def failed_latest(service):
+    """(name, Cloud Run's message) of the service's newest revision when it failed to start, else None."""
+    created, ready = service.get("latestCreatedRevision"), service.get("latestReadyRevision")
+    terminal = service.get("terminalCondition") or {}
+    if created and created != ready and terminal.get("state") == "CONDITION_FAILED" and not service.get("reconciling"):
+        return short(created), terminal.get("message", "")
+    return None
+
+
+def _landed(current, sent):
+    """Whether ``current`` holds the write planned as ``sent``: the revision name that write gave."""
+    name = (sent or {}).get("new_revision")
+    return bool(name) and (current or {}).get("template", {}).get("revision") == name
+
+
+def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=None):
+    """Read the service, ``plan_for(current)``, ``write(current, plan)``; again if someone changed it meanwhile.
+
+    A plan is a dict whose ``spec`` is the request body, or None when there is nothing to write.
+
+    Every write carries the etag of its read, so a change made between the read and the write is
+    refused (409 ABORTED), never overwritten: read again, plan again, at most WRITE_ATTEMPTS times
+    with backoff. A create that finds the service made meanwhile (409) is planned again as an update.
+    ``first_read`` is a read the caller already made, used for the first attempt.
+    A write is not idempotent: one whose answer was lost (a 503 after the server committed it) and
+    that the client retried answers 409. If the read after it shows the revision name that write
+    gave, the write landed: ``adopt(current, plan)`` gives what ``write`` would have returned.
+    Returns (current as last read, plan, what ``write`` returned, or None when nothing was written).
+    """
+    services = module.client("services")
+    sent = None
+    for attempt in range(WRITE_ATTEMPTS):
+        if attempt == 0 and first_read is not None:
+            current = first_read
+        else:
+            found = api.get_service(services, name=full_name)
+            current = to_dict(found) if found else None
+        plan = plan_for(current)
+        if plan["spec"] is None:
+            if adopt is not None and _landed(current, sent):
+                return current, sent, adopt(current, sent)
+            return current, plan, None
+        if current is not None:
+            api.check_client_knows(module.session(), module.run_endpoint, full_name)
+        try:
+            return current, plan, write(current, plan)
+        except CloudRunError as exc:
+            raced = api.conflict(exc) or (current is None and exc.details.get("api_status") == 409)
+            sent = plan
+            if not raced or attempt == WRITE_ATTEMPTS - 1:
+                if raced:
+                    exc.msg += (f"\nThe service kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
+                                "each planned from a fresh read); nothing of this task was written.")
+                raise
+            api.backoff(attempt)
+    raise CloudRunError(f"Could not update {full_name}.")  # not reached
