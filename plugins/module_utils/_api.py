@@ -104,7 +104,7 @@ def api_retry(deadline=120.0):
     return gretry.Retry(predicate=transient, initial=1.0, maximum=16.0, multiplier=2.0, timeout=deadline)
 
 
-def describe(action, exc):
+def error_message(action, exc):
     """One line a person can act on, with the API's message and any field violations."""
     if isinstance(exc, gexc.RetryError):
         cause = exc.cause
@@ -137,13 +137,13 @@ def api_call(action, not_found=_RAISE):
             except gexc.NotFound as exc:
                 if not_found is not _RAISE:
                     return not_found
-                raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
+                raise CloudRunError(error_message(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except gexc.GoogleAPICallError as exc:
-                raise CloudRunError(describe(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
+                raise CloudRunError(error_message(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except gexc.RetryError as exc:
-                raise CloudRunError(describe(what, exc)) from exc
+                raise CloudRunError(error_message(what, exc)) from exc
             except requests.RequestException as exc:
-                raise CloudRunError(describe(what, exc), unreachable=True) from exc
+                raise CloudRunError(error_message(what, exc), unreachable=True) from exc
         return wrapper
     return decorator
 
@@ -246,9 +246,9 @@ def wait(operation, timeout, action, client=None, result_type=None):
     try:
         return operation.result(timeout=timeout, retry=api_retry(), polling=polling)
     except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(describe(action, exc), api_status=exc.code) from exc
+        raise CloudRunError(error_message(action, exc), api_status=exc.code) from exc
     except (gexc.RetryError, requests.RequestException) as exc:
-        raise CloudRunError(describe(action, exc)) from exc
+        raise CloudRunError(error_message(action, exc)) from exc
     except TimeoutError as exc:
         raise CloudRunError(f"Timed out after {timeout} seconds waiting to {action}; the operation "
                             f"{operation.operation.name} is still running on the server.") from exc

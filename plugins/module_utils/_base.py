@@ -237,7 +237,16 @@ class CloudRunModule:
 
     @property
     def parent(self):
-        return f"projects/{self.project}/locations/{self.region}"
+        return run_v2.ServicesClient.common_location_path(self.project, self.region)
+
+    # Resource names come from the official clients' path helpers, never written by hand.
+    def service_path(self, name=None):
+        """``projects/P/locations/R/services/S``, of the ``name`` option when no name is given."""
+        return run_v2.ServicesClient.service_path(self.project, self.region, name or self.params["name"])
+
+    def revision_path(self, revision, service=None):
+        return run_v2.RevisionsClient.revision_path(self.project, self.region, service or self.params["name"],
+                                                    revision)
 
     def client(self, kind):
         """``services``, ``revisions``, ``secrets``, ``builds`` or ``storage``: an official client, one per kind."""

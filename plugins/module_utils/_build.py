@@ -52,7 +52,7 @@ def context_tarball(root, files):
     return raw.getvalue()
 
 
-def validate(params):
+def refuse_bad_options(params):
     problems = []
     image = params["image"]
     _host, _repo, tag, digest = api.split_image(image)
@@ -94,12 +94,12 @@ def _ensure_bucket(storage, name, region):
             try:
                 storage.get_bucket(name)
             except gexc.GoogleAPICallError:
-                raise CloudRunError(api.describe(f"create the source bucket {name}", exc)
+                raise CloudRunError(api.error_message(f"create the source bucket {name}", exc)
                                     + " Set the bucket option to a bucket of this project.") from exc
         except gexc.GoogleAPICallError as exc:
-            raise CloudRunError(api.describe(f"create the source bucket {name}", exc)) from exc
+            raise CloudRunError(api.error_message(f"create the source bucket {name}", exc)) from exc
     except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.describe(f"read the source bucket {name}", exc)) from exc
+        raise CloudRunError(api.error_message(f"read the source bucket {name}", exc)) from exc
 
 
 def _name_of(operation, parent):
@@ -167,7 +167,7 @@ def _upload_source(module, data, source_hash):
     try:
         storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
     except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.describe(f"upload the source to gs://{bucket}", exc)) from exc
+        raise CloudRunError(api.error_message(f"upload the source to gs://{bucket}", exc)) from exc
     return bucket, source_object
 
 
@@ -187,7 +187,7 @@ def _build_request(params, bucket, source_object, image, tag):
 def _run_build(module, build, image, tag):
     """Start the build (or join the one running for this source) and wait; the finished Build when SUCCESS."""
     builds, storage = module.client("builds"), module.client("storage")
-    parent = f"projects/{module.project}/locations/{module.params['build_region']}"
+    parent = builds.common_location_path(module.project, module.params["build_region"])
     operation, build_name = start_build(builds, parent, build, image, tag)
     try:
         finished = (api.wait(operation, module.params["wait_timeout"], f"build {image}") if operation is not None
@@ -203,7 +203,7 @@ def _run_build(module, build, image, tag):
 
 def submit(module):
     params = module.params
-    validate(params)
+    refuse_bad_options(params)
     root = params["path"]
     files = upload_files(root, params["dockerfile"])
     data = context_tarball(root, files)

@@ -77,7 +77,7 @@ def fetch_id_token(module, audience):
             "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server, or impersonate_service_account).") from exc
 
 
-def validate(params):
+def option_problems(params):
     """Problems with the options, before any request: each names the option and what is allowed."""
     problems = []
     parts = urlsplit(params.get("url") or "")
@@ -124,10 +124,10 @@ def _result(params, response, last_error, attempts, elapsed, token):
     return result
 
 
-def check(module):
+def wait_healthy(module):
     """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
     params = module.params
-    problems = validate(params)
+    problems = option_problems(params)
     if problems:
         raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))
     token = None

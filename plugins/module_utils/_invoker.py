@@ -84,7 +84,7 @@ def ensure_public(module, services, current, plan, final):
         if current is None and module.check_mode:
             iam_changed, was_public = public, False  # a new service starts with no invoker binding
         else:
-            iam_changed, was_public = ensure_invoker(services, f"{module.parent}/services/{module.params['name']}",
+            iam_changed, was_public = ensure_invoker(services, module.service_path(),
                                                      public, module.check_mode)
     except CloudRunError as exc:
         raise iam_failure(exc, module.params["name"], plan["changes"], final) from exc

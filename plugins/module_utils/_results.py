@@ -101,7 +101,7 @@ def revision_logs(module, service_id, revision_id, limit=30, wait=0.0):
     revision's createTime. Returns (lines, a note when there are none).
     """
     revision = api.get_revision(module.client("revisions"),
-                                name=f"{module.parent}/services/{service_id}/revisions/{revision_id}")
+                                name=module.revision_path(revision_id, service_id))
     since = revision.create_time.isoformat().replace("+00:00", "Z") if revision and revision.create_time else None
     try:
         lines, _found = api.poll(lambda: api.read_revision_logs(module.session(), module.logging_endpoint, module.project,
@@ -123,7 +123,8 @@ def _hide_referenced_secrets(module, revision):
             ref = (item.get("valueSource") or {}).get("secretKeyRef")
             if not ref:
                 continue
-            secret = ref["secret"] if "/" in ref["secret"] else f"projects/{module.project}/secrets/{ref['secret']}"
+            secret = ref["secret"] if "/" in ref["secret"] else module.client("secrets").secret_path(module.project,
+                                                                                                    ref["secret"])
             try:
                 found = api.access_version(module.client("secrets"), name=f"{secret}/versions/{ref.get('version', 'latest')}")
             except CloudRunError:
@@ -144,12 +145,12 @@ def _latest_logs(module, result, raw_revisions):
         revision["log"], _problem = revision_logs(module, result["name"], revision["name"], module.params["log_lines"])
 
 
-def describe_services(module):
+def read_services(module):
     """One service (``name``) or every service in the region, each with its revisions."""
     services = module.client("services")
     revisions = module.client("revisions")
     if module.params.get("name"):
-        found = api.get_service(services, name=f"{module.parent}/services/{module.params['name']}")
+        found = api.get_service(services, name=module.service_path())
         found = [found] if found else []
     else:
         found = api.list_services(services, parent=module.parent)

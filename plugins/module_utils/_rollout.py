@@ -30,7 +30,7 @@ LOG_WAIT = 10.0  # seconds a failure waits for a failed revision's first log lin
 def require_service(module, hint=""):
     """(services client, full name, service dict) of ``name``, which must exist; ``hint`` says what to do if not."""
     services = module.client("services")
-    full_name = f"{module.parent}/services/{module.params['name']}"
+    full_name = module.service_path()
     found = api.get_service(services, name=full_name)
     if found is None:
         raise CloudRunError(f"Service '{module.params['name']}' does not exist ({full_name}).{hint}")
@@ -71,7 +71,7 @@ def wait_for_rollout(module, services, operation, current, new_revision=None):
     made it yet (a GET right after a write still shows the previous ``latestCreatedRevision``).
     """
     service_id = module.params["name"]
-    full_name = f"{module.parent}/services/{service_id}"
+    full_name = module.service_path()
     if module.params["wait"]:
         try:
             final = to_dict(api.wait(operation, module.params["wait_timeout"], f"deploy service {service_id}",
@@ -82,9 +82,9 @@ def wait_for_rollout(module, services, operation, current, new_revision=None):
         final = to_dict(api.get_service(services, name=full_name))
     if not new_revision:
         return final, None
-    found = api.get_revision(module.client("revisions"), name=f"{full_name}/revisions/{new_revision}")
+    found = api.get_revision(module.client("revisions"), name=module.revision_path(new_revision))
     # Not made yet when wait is false: what is known is its name.
-    return final, revision_result(to_dict(found) if found else {"name": f"{full_name}/revisions/{new_revision}"})
+    return final, revision_result(to_dict(found) if found else {"name": module.revision_path(new_revision)})
 
 
 def failed_latest(service):

@@ -64,7 +64,7 @@ def ensure_secrets(client, project, service_id, values, pinned, check_mode):
     """
     written, refs = [], {}
     for key, value in values.items():
-        name = f"projects/{project}/secrets/{secret_id(service_id, key)}"
+        name = client.secret_path(project, secret_id(service_id, key))
         secret = api.get_secret(client, name=name)
         latest = api.access_latest_version(client, name=name) if secret is not None else None
         if latest is not None and latest.payload.data == value.encode("utf-8"):
@@ -75,7 +75,7 @@ def ensure_secrets(client, project, service_id, values, pinned, check_mode):
                 version = NEW_VERSION
             else:
                 if secret is None:
-                    api.create_secret(client, parent=f"projects/{project}", secret_id=short(name),
+                    api.create_secret(client, parent=client.common_project_path(project), secret_id=short(name),
                                       labels={"managed-by": "nadle-cloudrun", "cloud-run-service": service_id})
                 version = short(add_version(client, name, value.encode("utf-8")).name)
         refs[key] = {"secret": short(name), "version": version if pinned else "latest"}

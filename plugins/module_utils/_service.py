@@ -25,9 +25,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, ingress_container, request_body, short, tag_on_latest,
-    traffic_with_new_revision,
+    RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, ingress_container, request_body, short,
 )
+from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import tag_on_latest, traffic_with_new_revision
 
 try:
     from google.cloud import run_v2
@@ -86,7 +86,7 @@ def _plan(module, current, desired):
     service_id = params["name"]
     if current is None and "image" not in desired:
         raise CloudRunError(f"image is required to create service '{service_id}': "
-                            f"{module.parent}/services/{service_id} does not exist.")
+                            f"{module.service_path()} does not exist.")
     observed = observed_state(current, service_id) if current is not None else None
     differences = Differences(desired, observed)
     changes = list(differences.names)
@@ -119,7 +119,7 @@ def _plan(module, current, desired):
 
 def _write(module, services, current, plan):
     """Send the planned write (validateOnly in check mode); returns (service dict, revision result)."""
-    full_name = f"{module.parent}/services/{module.params['name']}"
+    full_name = module.service_path()
     body = run_v2.Service.from_json(json.dumps(plan["spec"]))
     if module.check_mode:
         # validateOnly gives the server's verdict on the request, and writes nothing.
@@ -140,7 +140,7 @@ def _write(module, services, current, plan):
 def _adopt(module, services, plan):
     """Wait for a write that landed although its answer was lost, as ``wait_for_rollout`` would."""
     service_id = module.params["name"]
-    full_name = f"{module.parent}/services/{service_id}"
+    full_name = module.service_path()
 
     def read():
         found = api.get_service(services, name=full_name)
@@ -157,8 +157,8 @@ def _adopt(module, services, plan):
     terminal = service.get("terminalCondition") or {}
     if settled and terminal.get("state") == "CONDITION_FAILED":
         raise failure(module, services, full_name, CloudRunError(terminal.get("message", "")),
-                       created=plan["observed"] is None)
-    found = api.get_revision(module.client("revisions"), name=f"{full_name}/revisions/{plan['new_revision']}")
+                      created=plan["observed"] is None)
+    found = api.get_revision(module.client("revisions"), name=module.revision_path(plan["new_revision"]))
     return service, (revision_result(to_dict(found)) if found else None)
 
 
@@ -180,7 +180,7 @@ def _planner(module, params, refs):
             failed, why = plan["retried"]
             warned.append(failed)
             module.warn(f"Revision {failed} failed before ({(why.splitlines() or [''])[0]}); nothing in the "
-                     f"options changed, so this run tries again as {plan['new_revision']}.")
+                        f"options changed, so this run tries again as {plan['new_revision']}.")
         return plan
     return plan_for
 
@@ -194,7 +194,7 @@ def ensure_present(module):
     services = module.client("services")
     secrets_written, refs = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
                                            params["secret_version"] == "pinned", module.check_mode) if secrets else ([], {})
-    current, plan, written = read_plan_write(module, f"{module.parent}/services/{service_id}",
+    current, plan, written = read_plan_write(module, module.service_path(),
                                              _planner(module, params, refs),
                                              lambda current, plan: _write(module, services, current, plan),
                                              adopt=lambda current, plan: _adopt(module, services, plan))
@@ -214,7 +214,7 @@ def ensure_present(module):
 def ensure_absent(module):
     service_id = module.params["name"]
     services = module.client("services")
-    full_name = f"{module.parent}/services/{service_id}"
+    full_name = module.service_path()
     current_message = api.get_service(services, name=full_name)
     if current_message is None:
         return {"changed": False, "service": None, "revision": None, "changed_options": []}
@@ -235,5 +235,3 @@ def ensure_service(module):
 
 
 # -------------------------------------------------------------------- info
-
-

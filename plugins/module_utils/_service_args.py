@@ -14,7 +14,7 @@ import copy
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import ENTRY_SPEC, missing_required, read_entry
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import argument_spec as option_specs
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import validate
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import service_problems
 
 
 def argument_spec():
@@ -40,7 +40,7 @@ def check_options(params, name=str):
     plain, secrets, _origins, problems = read_entry(params)
     if plain is not None:
         params = dict(params, env=plain)
-    problems = validate(params) + problems
+    problems = service_problems(params) + problems
     if params.get("invoker_iam_disabled") and params.get("allow_unauthenticated") is False:
         problems.append("invoker_iam_disabled: true makes the service public, and allow_unauthenticated: false "
                         "asks for it not to be; set one of them.")

@@ -7,12 +7,11 @@
 Each option's own behaviour is declared once in ``_options.OPTIONS``; this file holds what spans
 options and what a write needs around them:
 
-- ``validate(params)``: every rule known before any API call (each option's own, and those across
+- ``service_problems(params)``: every rule known before any API call (each option's own, and those across
   options: cpu and memory, instances, the tag); the env entry's rules are ``_env``'s.
 - ``writable(service)``, ``build_service``, ``request_body``: the request, never echoing
   output-only fields, always carrying the etag and the revision name as read.
 - ``named_revision``: the name a write gives the revision it makes.
-- the traffic targets a write that tags or holds back a new revision sends.
 
 Services are plain dicts in the API's JSON form (camelCase, enum names), as produced by
 ``run_v2.Service.to_json``. These rules are written independently of the emulator's, on
@@ -81,7 +80,7 @@ def check_env(env, origins=None):
     return problems
 
 
-def validate(params):
+def service_problems(params):
     """Problems with the options that are known before any API call, one message each."""
     problems = []
     name = params.get("name") or ""
@@ -103,66 +102,6 @@ def validate(params):
 def snake_keys(value):
     """API JSON (camelCase) as Ansible results are written (snake_case), map contents untouched."""
     return rekey(value, snake)
-
-
-# ------------------------------------------------------------------- traffic
-# Targets are written {"revision": NAME or "LATEST", "percent": N, "tag": T or None}.
-LATEST = "LATEST"
-LATEST_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
-REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
-
-
-def order_targets(targets):
-    return sorted(targets, key=lambda t: (t["revision"], t["tag"] or "", -t["percent"]))
-
-
-def traffic_from_api(traffic):
-    """The API's traffic targets in our form, in a fixed order."""
-    return order_targets([{"revision": LATEST if t.get("type") == LATEST_TYPE else t.get("revision"),
-                           "percent": t.get("percent", 0), "tag": t.get("tag") or None} for t in traffic or []])
-
-
-def traffic_to_api(targets):
-    out = []
-    for target in targets:
-        if target["revision"] == LATEST:
-            item = {"type": LATEST_TYPE}
-        else:
-            item = {"type": REVISION_TYPE, "revision": target["revision"]}
-        if target["percent"]:
-            item["percent"] = target["percent"]
-        if target["tag"]:
-            item["tag"] = target["tag"]
-        out.append(item)
-    return out
-
-
-def tag_on_latest(service, tag):
-    """Whether ``tag`` already names the service's newest revision."""
-    latest, ready = short(service.get("latestCreatedRevision")), short(service.get("latestReadyRevision"))
-    for target in traffic_from_api(service.get("traffic")):
-        if target["tag"] == tag:
-            return target["revision"] == latest or (target["revision"] == LATEST and ready == latest)
-    return False
-
-
-def traffic_with_new_revision(current, revision_id, tag, no_traffic):
-    """Traffic for a write that makes (or keeps) ``revision_id`` the newest revision.
-
-    A new service sends 100% to its latest revision. With ``no_traffic`` the share LATEST had stays
-    on the revision that serves it now, named (as gcloud's --no-traffic does), and the new revision
-    gets 0%. ``tag`` moves to the new revision, so it has a URL of its own before any traffic.
-    """
-    if current is None or (no_traffic and not current.get("latestReadyRevision")):
-        return [dict({"type": LATEST_TYPE, "percent": 100}, **({"tag": tag} if tag else {}))]
-    targets = traffic_from_api(current.get("traffic"))
-    if no_traffic:
-        serving = short(current["latestReadyRevision"])
-        targets = [dict(t, revision=serving) if t["revision"] == LATEST else t for t in targets]
-    if tag:
-        targets = [dict(t, tag=None) if t["tag"] == tag else t for t in targets]
-        targets.append({"revision": revision_id, "percent": 0, "tag": tag})
-    return traffic_to_api([t for t in targets if t["percent"] or t["tag"]])
 
 
 def named_revision(template, name, generation):

@@ -16,14 +16,71 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result, to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
-    LATEST, TAG_AND_NAME_MAX, TAG_RE, order_targets, short, traffic_from_api, traffic_to_api, writable,
-)
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import TAG_AND_NAME_MAX, TAG_RE, short, writable
 
 try:
     from google.cloud import run_v2
 except ImportError:  # reported by CloudRunModule
     pass
+
+
+# ----------------------------------------------------- targets, to and from the API
+LATEST = "LATEST"
+LATEST_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+REVISION_TYPE = "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION"
+
+
+def order_targets(targets):
+    return sorted(targets, key=lambda t: (t["revision"], t["tag"] or "", -t["percent"]))
+
+
+def traffic_from_api(traffic):
+    """The API's traffic targets in our form, in a fixed order."""
+    return order_targets([{"revision": LATEST if t.get("type") == LATEST_TYPE else t.get("revision"),
+                           "percent": t.get("percent", 0), "tag": t.get("tag") or None} for t in traffic or []])
+
+
+def traffic_to_api(targets):
+    out = []
+    for target in targets:
+        if target["revision"] == LATEST:
+            item = {"type": LATEST_TYPE}
+        else:
+            item = {"type": REVISION_TYPE, "revision": target["revision"]}
+        if target["percent"]:
+            item["percent"] = target["percent"]
+        if target["tag"]:
+            item["tag"] = target["tag"]
+        out.append(item)
+    return out
+
+
+def tag_on_latest(service, tag):
+    """Whether ``tag`` already names the service's newest revision."""
+    latest, ready = short(service.get("latestCreatedRevision")), short(service.get("latestReadyRevision"))
+    for target in traffic_from_api(service.get("traffic")):
+        if target["tag"] == tag:
+            return target["revision"] == latest or (target["revision"] == LATEST and ready == latest)
+    return False
+
+
+def traffic_with_new_revision(current, revision_id, tag, no_traffic):
+    """Traffic for a write that makes (or keeps) ``revision_id`` the newest revision.
+
+    A new service sends 100% to its latest revision. With ``no_traffic`` the share LATEST had stays
+    on the revision that serves it now, named (as gcloud's --no-traffic does), and the new revision
+    gets 0%. ``tag`` moves to the new revision, so it has a URL of its own before any traffic.
+    """
+    if current is None or (no_traffic and not current.get("latestReadyRevision")):
+        return [dict({"type": LATEST_TYPE, "percent": 100}, **({"tag": tag} if tag else {}))]
+    targets = traffic_from_api(current.get("traffic"))
+    if no_traffic:
+        serving = short(current["latestReadyRevision"])
+        targets = [dict(t, revision=serving) if t["revision"] == LATEST else t for t in targets]
+    if tag:
+        targets = [dict(t, tag=None) if t["tag"] == tag else t for t in targets]
+        targets.append({"revision": revision_id, "percent": 0, "tag": tag})
+    return traffic_to_api([t for t in targets if t["percent"] or t["tag"]])
 
 
 def tags_of(targets):
@@ -50,7 +107,7 @@ def _drop_failed_tags(targets, revisions, params):
 
     Cloud Run refuses any traffic that names a revision that is not ready, even at 0% for a tag,
     and such a tag's URL serves nothing; keeping it would make every rollback fail. A tag the
-    options name is kept, and check() reports it. Returns the dropped ``{tag: revision}``.
+    options name is kept, and split_problems() reports it. Returns the dropped ``{tag: revision}``.
     """
     named = set(params.get("tags") or {}) | {t.get("tag") for t in params.get("traffic") or []}
     dropped = {}
@@ -192,14 +249,14 @@ def plan(params, service, revisions):
                 target["tag"] = None
     dropped = _drop_failed_tags(targets, revisions, params)
     targets = _tidy(targets)
-    problems += check(targets, short(service["name"]), revisions)
+    problems += split_problems(targets, short(service["name"]), revisions)
     if problems:
         raise CloudRunError(f"Traffic for service '{short(service['name'])}' was not changed:\n- "
                             + "\n- ".join(problems))
     return current, targets, dropped
 
 
-def check(targets, service_id, revisions):
+def split_problems(targets, service_id, revisions):
     """Percentages sum to 100; every revision exists and is ready; tags are valid and unique."""
     problems = []
     total = sum(t["percent"] for t in targets)
@@ -259,7 +316,7 @@ def ensure_traffic(module):
     service, planned, written = read_plan_write(module, full_name, plan_for, write, first_read)
     for tag, revision in sorted(planned["dropped"].items()):
         module.warn(f"Tag '{tag}' was removed from revision {revision}, which is not ready: its URL served "
-                        f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
+                    f"nothing, and Cloud Run refuses any traffic that names a revision that is not ready.")
     changed = written is not None
     final = written if changed else service
     result = {"changed": changed, "traffic": planned["desired"], "service": service_result(final),

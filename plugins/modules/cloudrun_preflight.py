@@ -77,8 +77,8 @@ options:
         argument spec and rules (names, CPU and memory, instances, env names, O(env_files) syntax, required keys),
         without any request. A C(region) key is checked as a region name too. Each problem is an error finding with rule C(service-option).
       - When set, the keys that O(env_example) and O(required_env) ask for are looked for in the whole env it gives
-        (O(service.env), O(service.env_files), O(service.secrets)), not in O(env_files) alone.
-      - Its O(service.secrets) and the values of O(service.secret_keys) are masked in every message.
+        (C(env), C(env_files), C(secrets)), not in O(env_files) alone.
+      - Its C(secrets) and the values of C(secret_keys) are masked in every message.
     type: dict
   service_names:
     description:

@@ -134,13 +134,13 @@ services:
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._results import describe_services
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import read_services
 
 
 def main():
     argument_spec = dict(name=dict(type="str"), log_lines=dict(type="int", default=0),
                          mask_secrets=dict(type="bool", default=False))
-    CloudRunModule(argument_spec, supports_check_mode=True).run(describe_services)
+    CloudRunModule(argument_spec, supports_check_mode=True).run(read_services)
 
 
 if __name__ == "__main__":

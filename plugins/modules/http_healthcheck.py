@@ -144,7 +144,7 @@ used_id_token:
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._health import check
+from ansible_collections.nadle.cloudrun.plugins.module_utils._health import wait_healthy
 
 
 def main():
@@ -165,7 +165,7 @@ def main():
         id_token=dict(type="str", default="auto", choices=["auto", "always", "never"]),
         audience=dict(type="str"),
     )
-    CloudRunModule(argument_spec, supports_check_mode=True).run(check)
+    CloudRunModule(argument_spec, supports_check_mode=True).run(wait_healthy)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ def test_the_docs_cases_before_any_request(case):
     """validate() runs on the options alone, before any client exists."""
     params = {option: None for option in _spec.MANAGED_OPTIONS}
     params.update({"name": "backend"}, **{k: v for k, v in case.items() if k in OPTIONS})
-    problems = _spec.validate(params)
+    problems = _spec.service_problems(params)
     assert (problems == []) is case["ok"], problems
     if not case["ok"]:
         assert len(problems) == 1, problems

@@ -35,9 +35,9 @@ def options(**changed):
     ({"status_codes": [200, 1000]}, "status_codes: [200, 1000] must be HTTP status codes"),
 ])
 def test_bad_options_are_named_before_any_request(changed, message):
-    problems = _health.validate(options(**changed))
+    problems = _health.option_problems(options(**changed))
     assert len(problems) == 1 and message in problems[0], problems
 
 
 def test_good_options_pass():
-    assert _health.validate(options(body_regex="healthy|ok")) == []
+    assert _health.option_problems(options(body_regex="healthy|ok")) == []

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _options, _service_args, _spec
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _options, _spec
 from ansible_collections.nadle.cloudrun.tests.unit.plugins.module_utils.test_options import NAME, SERVED, changes, params
 
 
@@ -68,29 +68,8 @@ def test_revision_suffix_and_vpc_and_probe_spelling():
     assert body["template"]["containers"][0]["livenessProbe"] == {"httpGet": {"path": "/health"}, "periodSeconds": 5}
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"memory": "512MB"}, "memory: '512MB' is not a memory quantity. Use a number with Mi or Gi"),
-    ({"cpu": "1.5"}, "cpu: '1.5' is not a CPU value Cloud Run accepts"),
-    ({"env": {"PORT": "8000"}}, "env: PORT is reserved. Cloud Run sets PORT from the container port: use the port"),
-    ({"env": {"K_REVISION": "x"}}, "env: K_REVISION is reserved."),
-    ({"name": "my_service"}, "name: 'my_service' is not a valid service name"),
-    ({"concurrency": 0}, "concurrency: 0 is out of range; use 1 to 1000"),
-    ({"timeout": "4000s"}, "timeout: '4000s' is not allowed; use 1 to 3600 seconds"),
-    ({"cpu": "0.5", "concurrency": 10}, "less than 1 vCPU (cpu 0.5) needs concurrency 1, and concurrency 10"),
-    ({"cpu": "1", "memory": "8Gi"}, "cpu 1 with memory 8Gi: with 1 vCPU Cloud Run allows 128Mi to 4Gi"),
-    ({"min_instances": 5, "max_instances": 2}, "min_instances (5) is greater than max_instances (2)"),
-    ({"labels": {"Team": "x"}}, "labels: 'Team: x' is not a valid label"),
-    ({"image": "Not/Valid Image"}, "image: 'Not/Valid Image' is not an image reference"),
-    ({"revision_suffix": "V_1"}, "revision_suffix: 'V_1' must use lowercase letters"),
-    ({"vpc_access": {"connector": "c", "network": "n"}}, "set connector or network"),
-])
-def test_validation_names_the_option_and_what_is_allowed(options, message):
-    _params, _secrets, problems = _service_args.check_options(params(**options))  # validate() and the env entry
-    assert any(message in p for p in problems), problems
-
-
 def test_valid_options_have_no_problems():
-    assert _spec.validate(params(image="gcr.io/p/i:v1", cpu="0.5", memory="1Gi", concurrency=1, timeout="1h",
+    assert _spec.service_problems(params(image="gcr.io/p/i:v1", cpu="0.5", memory="1Gi", concurrency=1, timeout="1h",
                                  env={"MONGODB_URL": "mongodb://x", "DEBUG": False})) == []
 
 
@@ -113,4 +92,4 @@ def test_a_service_level_option_is_one_table_entry_and_makes_no_revision():
     body = _spec.request_body(SERVED, desired, NAME, makes_revision=False)
     assert body["scaling"] == {"minInstanceCount": 2}
     assert body["template"] == SERVED["template"]  # the template, revision name included, as read
-    assert _spec.validate(params(service_min_instances=-1)) == ["service_min_instances: -1 must be at least 0."]
+    assert _spec.service_problems(params(service_min_instances=-1)) == ["service_min_instances: -1 must be at least 0."]

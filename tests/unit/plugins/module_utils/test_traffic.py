@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _spec, _traffic
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _traffic
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 
 PREFIX = "projects/p/locations/r/services/svc"
@@ -48,10 +48,10 @@ def test_same_split_in_another_order_is_no_change():
 def test_promote_keeps_the_tag_and_rollback_goes_before_the_latest():
     _current, desired, _dropped = _traffic.plan(params(promote="candidate"), SERVICE, REVISIONS)
     assert desired == [target("svc-3", 100, "candidate")]
-    promoted = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
+    promoted = dict(SERVICE, traffic=_traffic.traffic_to_api(desired))
     _current, desired, _dropped = _traffic.plan(params(rollback=True), promoted, REVISIONS)
     assert desired == [target("svc-2", 100), target("svc-3", 0, "candidate")]
-    rolled_back = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
+    rolled_back = dict(SERVICE, traffic=_traffic.traffic_to_api(desired))
     current, again, _dropped = _traffic.plan(params(rollback=True), rolled_back, REVISIONS)
     assert current == again  # idempotent: the target depends on the latest revision, not on what serves
 
@@ -103,16 +103,16 @@ def test_shares_add_up_and_keep_proportions(total, weights, expected):
 def test_promote_in_steps():
     _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=10), SERVICE, REVISIONS)
     assert desired == [target("svc-2", 90), target("svc-3", 10, "candidate")]
-    step = dict(SERVICE, traffic=_spec.traffic_to_api(desired))
+    step = dict(SERVICE, traffic=_traffic.traffic_to_api(desired))
     _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=50), step, REVISIONS)
     assert desired == [target("svc-2", 50), target("svc-3", 50, "candidate")]
-    done = dict(SERVICE, traffic=_spec.traffic_to_api([target("svc-3", 100, "candidate")]))
+    done = dict(SERVICE, traffic=_traffic.traffic_to_api([target("svc-3", 100, "candidate")]))
     current, again, _dropped = _traffic.plan(params(promote="candidate", percent=10), done, REVISIONS)
     assert current == again  # nothing else serves: an earlier step is no change
 
 
 def test_promote_step_keeps_other_tags_and_splits_the_rest():
-    service = dict(SERVICE, traffic=_spec.traffic_to_api(
+    service = dict(SERVICE, traffic=_traffic.traffic_to_api(
         [target("svc-1", 60, "old"), target("svc-2", 40), target("svc-3", 0, "candidate")]))
     _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=50), service, REVISIONS)
     assert desired == [target("svc-1", 30, "old"), target("svc-2", 20), target("svc-3", 50, "candidate")]
@@ -130,12 +130,12 @@ def test_percent_problems(options, message):
 
 
 def test_rollback_after_a_failed_candidate_drops_its_tag_and_is_idempotent():
-    failed = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4", traffic=_spec.traffic_to_api(
+    failed = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4", traffic=_traffic.traffic_to_api(
         [target("svc-2", 100), target("svc-4", 0, "candidate")]))
     _current, desired, dropped = _traffic.plan(params(rollback=True), failed, REVISIONS)
     assert desired == [target("svc-3", 100)]
     assert dropped == {"candidate": "svc-4"}
-    again = dict(failed, traffic=_spec.traffic_to_api(desired))
+    again = dict(failed, traffic=_traffic.traffic_to_api(desired))
     current, desired, _dropped = _traffic.plan(params(rollback=True), again, REVISIONS)
     assert current == desired
 
