@@ -21,7 +21,7 @@ from docker.utils.build import exclude_paths
 from google.cloud.devtools import cloudbuild_v1
 
 from emulator import images
-from emulator.errors import ApiError, not_found
+from emulator.errors import ApiError, not_found, or_not_found
 from emulator.wire import parse, render
 
 BUILD_TYPE = "type.googleapis.com/google.devtools.cloudbuild.v1.Build"
@@ -78,10 +78,7 @@ class CloudBuild:
 
     def _build(self, name):
         with self.store.lock:
-            build = self.store.builds.get(name)
-        if build is None:
-            raise not_found(f"Build {name} not found.")
-        return build
+            return or_not_found(self.store.builds.get(name), f"Build {name} not found.")
 
     def create_build(self, parent, body):
         spec = parse(body, cloudbuild_v1.Build, "build")

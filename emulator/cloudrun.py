@@ -21,7 +21,7 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.protobuf import json_format
 
 from emulator import images, validation
-from emulator.errors import GRPC_CODES, ApiError, invalid, not_found
+from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
 from emulator.proxy import forward
 from emulator.runtime import expand, host_environment
 from emulator.wire import parse, render
@@ -135,10 +135,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
 
     # ----------------------------------------------------------------- helpers
     def _service(self, name):
-        service = self.store.services.get(name)
-        if service is None:
-            raise not_found(f'service "{name}" not found')
-        return service
+        return or_not_found(self.store.services.get(name), f'service "{name}" not found')
 
     def _new_etag(self):
         return '"' + uuid.uuid4().hex[:16] + '"'

@@ -67,3 +67,10 @@ def invalid(violations, request_name):
 
 def not_found(message):
     return ApiError(404, message, "NOT_FOUND")
+
+
+def or_not_found(value, message):
+    """``value``, or a 404 with the API's ``message`` when it is None (a lookup in the store)."""
+    if value is None:
+        raise not_found(message)
+    return value

@@ -5,7 +5,7 @@ import uuid
 
 from google.cloud import secretmanager_v1
 
-from emulator.errors import ApiError, not_found
+from emulator.errors import ApiError, not_found, or_not_found
 from emulator.wire import parse, render
 
 
@@ -17,10 +17,7 @@ class SecretManager:
         self.now = now
 
     def _secret(self, name):
-        secret = self.store.secrets.get(name)
-        if secret is None:
-            raise not_found(f"Secret [{name}] not found or has no versions.")
-        return secret
+        return or_not_found(self.store.secrets.get(name), f"Secret [{name}] not found or has no versions.")
 
     def create_secret(self, project, query, body):
         secret_id = query.get("secretId", [""])[0]

@@ -16,7 +16,7 @@ import uuid
 
 import google_crc32c
 
-from emulator.errors import ApiError, not_found
+from emulator.errors import ApiError, not_found, or_not_found
 from emulator.wire import Raw
 
 CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
@@ -34,10 +34,7 @@ class Storage:
     # ---------------------------------------------------------------- buckets
     def get_bucket(self, bucket):
         with self.store.lock:
-            found = self.store.buckets.get(bucket)
-        if found is None:
-            raise not_found(f"The specified bucket does not exist: {bucket}")
-        return found
+            return or_not_found(self.store.buckets.get(bucket), f"The specified bucket does not exist: {bucket}")
 
     def create_bucket(self, query, body):
         request = json.loads(body or b"{}")

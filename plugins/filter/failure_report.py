@@ -19,7 +19,7 @@ options:
   _input:
     description:
       - The run, with the keys C(service), C(task), C(reason), C(built), C(deployed), C(candidate_tag),
-        C(traffic_moved), C(rollback_on_failure), C(rolled_back) and C(after) (results of
+        C(traffic_moved), C(rollback_on_failure), C(rolled_back), C(after) and C(api_gave_up) (results of
         M(nadle.cloudrun.cloudbuild_submit), M(nadle.cloudrun.cloudrun_service), M(nadle.cloudrun.cloudrun_traffic)
         and M(nadle.cloudrun.cloudrun_service_info)).
     type: dict

@@ -141,9 +141,11 @@ def api_call(action, not_found=_RAISE):
             except gexc.GoogleAPICallError as exc:
                 raise CloudRunError(error_message(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
             except gexc.RetryError as exc:
-                raise CloudRunError(error_message(what, exc)) from exc
+                # api_gave_up: the retry deadline passed; a caller need not ask again at once (the role's
+                # rescue skips its reads, so a total outage is reported after one deadline, not two).
+                raise CloudRunError(error_message(what, exc), api_gave_up=True) from exc
             except requests.RequestException as exc:
-                raise CloudRunError(error_message(what, exc), unreachable=True) from exc
+                raise CloudRunError(error_message(what, exc), unreachable=True, api_gave_up=True) from exc
         return wrapper
     return decorator
 

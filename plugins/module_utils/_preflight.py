@@ -307,7 +307,8 @@ def check_service(service, names, hide):
     ``hide`` is given the secret values, so no message shows them.
     """
     names, service = names or {}, dict(service)
-    hide((service.get("secrets") or {}).values())
+    hide(list((service.get("secrets") or {}).values())
+         + [v for k, v in (service.get("env") or {}).items() if k in (service.get("secret_keys") or [])])
     problems = [_named(p, names) for p in [region_problem(service.pop("region", None))] if p]
     validated = ArgumentSpecValidator(argument_spec()).validate(service)
     problems += [_named_in_spec_error(message, names) for message in validated.error_messages]

@@ -45,7 +45,7 @@ def _serving_lines(after, reason):
 
 def failure_report(run):
     """The message for ``run``: {service, task, reason, built, deployed, candidate_tag, traffic_moved,
-    rollback_on_failure, rolled_back, after}, each a registered result or a role variable."""
+    rollback_on_failure, rolled_back, after, api_gave_up}, each a registered result or a role variable."""
     reason = run.get("reason") or "(no message)"
     lines = [f"Deploy of service '{run.get('service')}' failed at \"{run.get('task')}\":", reason]
     built, deployed = run.get("built") or {}, run.get("deployed") or {}
@@ -56,5 +56,7 @@ def failure_report(run):
         lines.append(f"Created revision {created} (tag {run.get('candidate_tag')}).")
     run = dict(run, revision=(deployed.get("revision") or {}).get("name"))
     lines.append(_traffic_line(run))
+    if run.get("api_gave_up"):
+        lines.append("What serves now was not read: the API did not answer until the retry deadline.")
     lines += _serving_lines(run.get("after"), reason)
     return "\n".join(lines)

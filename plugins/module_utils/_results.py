@@ -123,8 +123,9 @@ def _hide_referenced_secrets(module, revision):
             ref = (item.get("valueSource") or {}).get("secretKeyRef")
             if not ref:
                 continue
-            secret = ref["secret"] if "/" in ref["secret"] else module.client("secrets").secret_path(module.project,
-                                                                                                    ref["secret"])
+            secret = ref["secret"]
+            if "/" not in secret:
+                secret = module.client("secrets").secret_path(module.project, secret)
             try:
                 found = api.access_version(module.client("secrets"), name=f"{secret}/versions/{ref.get('version', 'latest')}")
             except CloudRunError:

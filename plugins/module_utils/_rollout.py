@@ -102,6 +102,11 @@ def _landed(current, sent):
     return bool(name) and (current or {}).get("template", {}).get("revision") == name
 
 
+def _read(services, full_name):
+    found = api.get_service(services, name=full_name)
+    return to_dict(found) if found else None
+
+
 def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=None):
     """Read the service, ``plan_for(current)``, ``write(current, plan)``; again if someone changed it meanwhile.
 
@@ -119,11 +124,7 @@ def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=N
     services = module.client("services")
     sent = None
     for attempt in range(WRITE_ATTEMPTS):
-        if attempt == 0 and first_read is not None:
-            current = first_read
-        else:
-            found = api.get_service(services, name=full_name)
-            current = to_dict(found) if found else None
+        current = first_read if attempt == 0 and first_read is not None else _read(services, full_name)
         plan = plan_for(current)
         if plan["spec"] is None:
             if adopt is not None and _landed(current, sent):

@@ -50,6 +50,12 @@ def test_what_happened_to_the_traffic():
     assert "cloudrun_deploy_rollback_on_failure is false" in kept
 
 
+def test_an_api_that_never_answered_is_said_and_not_read_again():
+    text = run(api_gave_up=True, after={"skipped": True})
+    assert "What serves now was not read: the API did not answer until the retry deadline." in text
+    assert "Serving now" not in text
+
+
 def test_nothing_known_yet():
     text = failure_report({"service": "svc", "task": "Check the options", "reason": None})
     assert text.splitlines() == ["Deploy of service 'svc' failed at \"Check the options\":", "(no message)",

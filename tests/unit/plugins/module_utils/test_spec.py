@@ -70,7 +70,7 @@ def test_revision_suffix_and_vpc_and_probe_spelling():
 
 def test_valid_options_have_no_problems():
     assert _spec.service_problems(params(image="gcr.io/p/i:v1", cpu="0.5", memory="1Gi", concurrency=1, timeout="1h",
-                                 env={"MONGODB_URL": "mongodb://x", "DEBUG": False})) == []
+                                         env={"MONGODB_URL": "mongodb://x", "DEBUG": False})) == []
 
 
 def test_named_revision_has_cloud_runs_form_and_never_repeats_across_generations():
