@@ -20,18 +20,19 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._mask import Masker
 
-try:
-    import google.auth
-    import google.auth.exceptions
-    from google.api_core.client_options import ClientOptions
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import run_v2
-except ImportError:
-    HAS_GOOGLE = False
-    GOOGLE_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_GOOGLE = True
-    GOOGLE_IMPORT_ERROR = None
+# The Google libraries are imported where they are used, not here: a module that calls no API
+# (cloudrun_preflight, http_healthcheck) starts without them (some 0.4 s of imports).
+# pylint: disable=import-outside-toplevel
+
+
+def google_import_error():
+    """The traceback of importing the Google libraries the API modules need, or None when they import."""
+    try:
+        import google.auth  # noqa: F401  pylint: disable=unused-import
+        from google.cloud import run_v2  # noqa: F401  pylint: disable=unused-import
+    except ImportError:
+        return traceback.format_exc()
+    return None
 
 EMULATOR_ENV = "CLOUDRUN_EMULATOR_HOST"
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
@@ -132,6 +133,9 @@ def id_token_credentials(params, credentials, audience):
 
 def build_credentials(params):
     """google-auth credentials for the auth options, or AnonymousCredentials for an emulator."""
+    import google.auth
+    import google.auth.exceptions
+    from google.auth.credentials import AnonymousCredentials
     if emulator_endpoint(params.get("api_endpoint")):
         return AnonymousCredentials(), None
     scopes = params.get("scopes") or DEFAULT_SCOPES
@@ -188,8 +192,9 @@ class CloudRunModule:
         spec = gcp_argument_spec() if api else {}
         spec.update(argument_spec)
         self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
-        if api and not HAS_GOOGLE:
-            self.ansible.fail_json(msg=missing_required_lib("google-cloud-run"), exception=GOOGLE_IMPORT_ERROR)
+        missing = google_import_error() if api else None
+        if missing:
+            self.ansible.fail_json(msg=missing_required_lib("google-cloud-run"), exception=missing)
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff  # pylint: disable=protected-access
@@ -237,14 +242,17 @@ class CloudRunModule:
 
     @property
     def parent(self):
+        from google.cloud import run_v2
         return run_v2.ServicesClient.common_location_path(self.project, self.region)
 
     # Resource names come from the official clients' path helpers, never written by hand.
     def service_path(self, name=None):
         """``projects/P/locations/R/services/S``, of the ``name`` option when no name is given."""
+        from google.cloud import run_v2
         return run_v2.ServicesClient.service_path(self.project, self.region, name or self.params["name"])
 
     def revision_path(self, revision, service=None):
+        from google.cloud import run_v2
         return run_v2.RevisionsClient.revision_path(self.project, self.region, service or self.params["name"],
                                                     revision)
 
@@ -252,6 +260,8 @@ class CloudRunModule:
         """``services``, ``revisions``, ``secrets``, ``builds`` or ``storage``: an official client, one per kind."""
         if kind not in self._clients:
             endpoint = client_endpoint(kind, self.params.get("api_endpoint"))
+            from google.api_core.client_options import ClientOptions
+            from google.cloud import run_v2
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
             if kind == "storage":
                 # pylint: disable-next=import-outside-toplevel

@@ -27,7 +27,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args impor
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, ingress_container, request_body, short,
 )
-from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import tag_on_latest, traffic_with_new_revision
+from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import (
+    serves_latest, tag_on_latest, traffic_from_api, traffic_with_new_revision,
+)
 
 try:
     from google.cloud import run_v2
@@ -204,7 +206,8 @@ def ensure_present(module):
         plan["diff"]["after"]["tag"] = params["tag"]
     ensure_public(module, services, current, plan, final)
     result = {"changed": bool(plan["changes"] or secrets_written), "service": service_result(final),
-              "revision": revision, "changed_options": plan["changes"], "secrets_written": secrets_written}
+              "revision": revision, "changed_options": plan["changes"], "secrets_written": secrets_written,
+              "traffic": traffic_from_api((final or {}).get("traffic")), "serves_latest": serves_latest(final)}
     if module.diff_mode and plan["changes"]:
         result["diff"] = plan["diff"]
     return result

@@ -14,7 +14,9 @@ import json
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result, to_dict
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
+    revision_result, service_result, to_dict, traffic_by_revision,
+)
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import TAG_AND_NAME_MAX, TAG_RE, short, writable
 
@@ -81,6 +83,14 @@ def traffic_with_new_revision(current, revision_id, tag, no_traffic):
         targets = [dict(t, tag=None) if t["tag"] == tag else t for t in targets]
         targets.append({"revision": revision_id, "percent": 0, "tag": tag})
     return traffic_to_api([t for t in targets if t["percent"] or t["tag"]])
+
+
+def serves_latest(service):
+    """Whether the newest revision is ready and serves all the traffic: a rollout with nothing left to do."""
+    latest = short((service or {}).get("latestReadyRevision"))
+    if not latest or latest != short(service.get("latestCreatedRevision")):
+        return False
+    return traffic_by_revision(service).get(latest, (0, []))[0] == 100
 
 
 def tags_of(targets):

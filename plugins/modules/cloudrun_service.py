@@ -438,6 +438,19 @@ secrets_written:
   type: list
   elements: str
   sample: [SECRET_KEY]
+traffic:
+  description:
+    - The service's traffic targets after the task, as M(nadle.cloudrun.cloudrun_traffic) returns and takes them, so a
+      play can put the split back later without reading it again.
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample: [{revision: xai-community-backend-00003-kqp, percent: 100, tag: null}]
+serves_latest:
+  description:
+    - Whether the newest revision is ready and serves 100% of the traffic, so a rollout has nothing left to do.
+  returned: when O(state=present)
+  type: bool
 changed_options:
   description: The options that were (or in check mode would be) changed.
   returned: always
