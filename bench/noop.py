@@ -6,8 +6,10 @@ For each N, an inventory of N services (copies of inventories/local's example se
 once to a fresh emulator, then deployed again with nothing changed, which is what is measured:
 the wall time of `ansible-playbook playbooks/deploy.yml`, and the API requests the emulator saw,
 by HTTP method. Beside it, the same play shape (same hosts, same number of tasks per host, same
-forks) made of ansible.builtin.ping tasks, and the ratio of the two wall times. Medians of
---repeat runs. Numbers only: machines are noisy, so compare the ratios of one run.
+forks) made of ansible.builtin.ping tasks, and the ratio of the two wall times; and a one-task ping
+play over the same hosts (Ansible's own floor) with its ratio, the module runs per host of the no-op
+run, and its API requests per service. Medians of --repeat runs. Numbers only: machines are noisy,
+so compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -64,6 +66,25 @@ def tasks_per_host(output):
     return int(match[1]) + int(match[2])
 
 
+CONTROLLER_ONLY = {"set_fact", "debug", "assert", "fail", "pause", "meta", "include_tasks", "import_tasks",
+                   "include_role", "validate_argument_spec"}
+
+
+def module_runs(argv, env):
+    """Module runs per host of one more no-op run (the json callback names each task's action), not timed."""
+    result = subprocess.run(argv, cwd=ROOT, env=dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"),
+                            capture_output=True, text=True, check=False)
+    report = json.loads(result.stdout)
+    runs = {}
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            for host, outcome in task["hosts"].items():
+                action = outcome.get("action", "").rsplit(".", 1)[-1]
+                if action and action not in CONTROLLER_ONLY and not outcome.get("skipped"):
+                    runs[host] = runs.get(host, 0) + 1
+    return statistics.median(runs.values()) if runs else 0
+
+
 def ping_play(folder, tasks):
     path = os.path.join(folder, "ping.yml")
     body = "".join(f"    - name: Ping {i}\n      ansible.builtin.ping:\n" for i in range(tasks))
@@ -95,12 +116,16 @@ def measure(count, repeat):
         ping = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, tasks_per_host(output)), "-i", inventory,
                 "--forks", "10"]
         ping_walls = [run(ping, env)[0] for _round in range(repeat)]
+        one = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, 1), "-i", inventory, "--forks", "10"]
+        one_walls = [run(one, env)[0] for _round in range(repeat)]
+        runs = module_runs(deploy, env)
     finally:
         subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(port), "--state-dir", state, "--stop"],
                        cwd=ROOT, check=False, capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
     return {"services": count, "first_deploy_s": first, "noop_s": statistics.median(walls),
-            "ping_s": statistics.median(ping_walls), "tasks_per_host": tasks_per_host(output),
+            "ping_s": statistics.median(ping_walls), "one_ping_s": statistics.median(one_walls),
+            "module_runs": runs, "tasks_per_host": tasks_per_host(output),
             "requests": requests["total"], "by_method": requests["by_method"]}
 
 
@@ -109,12 +134,14 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(f"{'N':>3} {'first':>7} {'no-op':>7} {'ping':>7} {'ratio':>6} {'tasks':>5} {'requests':>8}  by method")
+    print(f"{'N':>3} {'first':>7} {'no-op':>7} {'ping':>7} {'ratio':>6} {'1-ping':>7} {'ratio':>6} {'tasks':>5} "
+          f"{'modules':>7} {'req/svc':>7}  by method")
     for count in args.sizes:
         row = measure(count, args.repeat)
         methods = ", ".join(f"{m} {n}" for m, n in sorted(row["by_method"].items()))
         print(f"{row['services']:>3} {row['first_deploy_s']:>6.1f}s {row['noop_s']:>6.1f}s {row['ping_s']:>6.1f}s "
-              f"{row['noop_s'] / row['ping_s']:>5.1f}x {row['tasks_per_host']:>5} {row['requests']:>8}  {methods}",
+              f"{row['noop_s'] / row['ping_s']:>5.1f}x {row['one_ping_s']:>6.1f}s {row['noop_s'] / row['one_ping_s']:>5.1f}x "
+              f"{row['tasks_per_host']:>5} {row['module_runs']:>7} {row['requests'] / count:>7.1f}  {methods}",
               flush=True)
 
 

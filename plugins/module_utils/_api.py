@@ -14,6 +14,7 @@ carrying the API's own message and status (``api_status``, ``api_reason``).
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 
@@ -158,6 +159,19 @@ def lost_answer(error):
     return error.details.get("api_status") in (500, 502, 503, 504) or bool(error.details.get("unreachable"))
 
 
+# ------------------------------------------------- the one place types change
+def to_dict(message):
+    """An API message as the API's own JSON (camelCase, enum names, defaults left out): the form the
+    collection works in."""
+    return json.loads(type(message).to_json(message, use_integers_for_enums=False,
+                                            always_print_fields_with_no_presence=False))
+
+
+def service_message(service):
+    """A Service in the API's JSON form as the client's message (the form requests are sent in)."""
+    return run_v2.Service.from_json(json.dumps(service))
+
+
 @api_call("get service {name}", not_found=None)
 def get_service(client, name):
     return client.get_service(name=name, retry=api_retry())
@@ -170,15 +184,17 @@ def list_services(client, parent):
 
 @api_call("create service {service_id}")
 def create_service(client, parent, service_id, service, validate_only=False):
-    return client.create_service(request={"parent": parent, "service_id": service_id, "service": service,
-                                          "validate_only": validate_only}, retry=api_retry())
+    """``service`` in the API's JSON form."""
+    return client.create_service(request={"parent": parent, "service_id": service_id,
+                                          "service": service_message(service), "validate_only": validate_only},
+                                 retry=api_retry())
 
 
 @api_call("update service {name}")
 def update_service(client, name, service, validate_only=False):
-    service.name = name
-    return client.update_service(request={"service": service, "validate_only": validate_only},
-                                 retry=api_retry())
+    """``service`` in the API's JSON form; it is sent under ``name`` and left as it was."""
+    return client.update_service(request={"service": service_message(dict(service, name=name)),
+                                          "validate_only": validate_only}, retry=api_retry())
 
 
 @api_call("delete service {name}")
@@ -316,11 +332,6 @@ def read_revision_logs(session, endpoint, project, service_id, revision_id, limi
 
 
 # ------------------------------------------------------------ Secret Manager
-@api_call("read secret {name}", not_found=None)
-def get_secret(client, name):
-    return client.get_secret(name=name, retry=api_retry())
-
-
 @api_call("create secret {secret_id}")
 def create_secret(client, parent, secret_id, labels=None):
     secret = {"replication": {"automatic": {}}, "labels": labels or {}}
@@ -342,6 +353,28 @@ def add_secret_version(client, name, data):
     # Not retried here: a 503 after the server committed would make a second version. The caller
     # reads the latest version before it tries again (_secrets.add_version).
     return client.add_secret_version(request={"parent": name, "payload": {"data": data}}, retry=None)
+
+
+# ------------------------------------------------------------- Cloud Storage
+# google-cloud-storage retries transient errors itself (its DEFAULT_RETRY); these translate the rest.
+@api_call("read the source bucket {name}", not_found=None)
+def get_bucket(client, name):
+    return client.get_bucket(name)
+
+
+@api_call("create the source bucket {name}")
+def create_bucket(client, name, location):
+    return client.create_bucket(name, location=location)
+
+
+@api_call("upload the source to gs://{bucket}")
+def upload_object(client, bucket, name, data, content_type):
+    return client.bucket(bucket).blob(name).upload_from_string(data, content_type=content_type)
+
+
+@api_call("read gs://{bucket}/{name}", not_found=None)
+def download_text(client, bucket, name):
+    return client.bucket(bucket).blob(name).download_as_text()
 
 
 # --------------------------------------------------------------- Cloud Build

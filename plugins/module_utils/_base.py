@@ -34,6 +34,7 @@ def google_import_error():
         return traceback.format_exc()
     return None
 
+
 EMULATOR_ENV = "CLOUDRUN_EMULATOR_HOST"
 DEFAULT_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 LOGGING_ENDPOINT = "https://logging.googleapis.com"

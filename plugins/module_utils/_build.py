@@ -23,7 +23,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._context import upl
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import IMAGE_RE
 
 try:
-    from google.api_core import exceptions as gexc
     from google.cloud.devtools import cloudbuild_v1
 except ImportError:  # reported by CloudRunModule
     pass
@@ -76,30 +75,28 @@ def _log_tail(storage, build):
     if not bucket:
         return []
     try:
-        text = storage.bucket(bucket).blob(f"log-{build.id}.txt").download_as_text()
-    except (gexc.GoogleAPICallError, ValueError):
+        text = api.download_text(storage, bucket=bucket, name=f"log-{build.id}.txt")
+    except (CloudRunError, ValueError):
         return []
-    return text.splitlines()[-LOG_TAIL:]
+    return (text or "").splitlines()[-LOG_TAIL:]
 
 
 def _ensure_bucket(storage, name, region):
+    if api.get_bucket(storage, name=name) is not None:
+        return
     try:
-        storage.get_bucket(name)
-    except gexc.NotFound:
+        api.create_bucket(storage, name=name, location=region if region != "global" else "US")
+    except CloudRunError as exc:
+        if exc.details.get("api_status") != 409:
+            raise
+        # Another build created it between our read and our create (several services deployed
+        # with forks share the bucket): "you already own it". A name owned elsewhere reads 403.
         try:
-            storage.create_bucket(name, location=region if region != "global" else "US")
-        except gexc.Conflict as exc:
-            # Another build created it between our read and our create (several services deployed
-            # with forks share the bucket): "you already own it". A name owned elsewhere reads 403.
-            try:
-                storage.get_bucket(name)
-            except gexc.GoogleAPICallError:
-                raise CloudRunError(api.error_message(f"create the source bucket {name}", exc)
-                                    + " Set the bucket option to a bucket of this project.") from exc
-        except gexc.GoogleAPICallError as exc:
-            raise CloudRunError(api.error_message(f"create the source bucket {name}", exc)) from exc
-    except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.error_message(f"read the source bucket {name}", exc)) from exc
+            found = api.get_bucket(storage, name=name)
+        except CloudRunError:
+            found = None
+        if found is None:
+            raise CloudRunError(exc.msg + " Set the bucket option to a bucket of this project.") from exc
 
 
 def _name_of(operation, parent):
@@ -164,10 +161,7 @@ def _upload_source(module, data, source_hash):
     storage = module.client("storage")
     _ensure_bucket(storage, bucket, module.params["build_region"])
     source_object = f"source/{source_hash}.tgz"
-    try:
-        storage.bucket(bucket).blob(source_object).upload_from_string(data, content_type="application/gzip")
-    except gexc.GoogleAPICallError as exc:
-        raise CloudRunError(api.error_message(f"upload the source to gs://{bucket}", exc)) from exc
+    api.upload_object(storage, bucket=bucket, name=source_object, data=data, content_type="application/gzip")
     return bucket, source_object
 
 

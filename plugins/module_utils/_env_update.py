@@ -10,8 +10,6 @@ the service's env (``mode``, ``remove``), pins the serving image and writes once
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import key_changes, missing_required, read_entry
@@ -19,11 +17,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ens
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service, wait_for_rollout
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import env_from_api, ingress_container, request_body
-
-try:
-    from google.cloud import run_v2
-except ImportError:  # reported by CloudRunModule
-    pass
 
 
 def desired_env(params, current_env):
@@ -87,8 +80,7 @@ def ensure_env(module):
     desired.update(refs)
 
     def write(service, planned):
-        operation = api.update_service(services, name=full_name,
-                                       service=run_v2.Service.from_json(json.dumps(planned["spec"])))
+        operation = api.update_service(services, name=full_name, service=planned["spec"])
         return wait_for_rollout(module, services, operation, service, planned["spec"]["template"]["revision"])
 
     service, planned, rolled_out = read_plan_write(module, full_name, _planner(module, full_name, desired), write, current)

@@ -10,19 +10,12 @@ revision's last log lines come from Cloud Logging, its secrets masked on request
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import ingress_container, short, snake_keys
 
 SUCCEEDED = "CONDITION_SUCCEEDED"
-
-
-def to_dict(message):
-    """An API message as the API's own JSON (camelCase, enum names, defaults left out)."""
-    return json.loads(type(message).to_json(message, use_integers_for_enums=False,
-                                            always_print_fields_with_no_presence=False))
 
 
 def _ready(conditions, kind="Ready"):

@@ -55,6 +55,16 @@ def add_version(client, name, data, attempts=3):
     raise CloudRunError(f"Could not add a version to {name}.")  # not reached
 
 
+def _create_secret(client, project, name, service_id):
+    """Create the secret unless it exists (a secret with no version yet reads like a missing one)."""
+    try:
+        api.create_secret(client, parent=client.common_project_path(project), secret_id=short(name),
+                          labels={"managed-by": "nadle-cloudrun", "cloud-run-service": service_id})
+    except CloudRunError as exc:
+        if exc.details.get("api_status") != 409:
+            raise
+
+
 def ensure_secrets(client, project, service_id, values, pinned, check_mode):
     """Make Secret Manager hold ``values`` ({KEY: text}); returns (keys written, {KEY: reference}).
 
@@ -65,8 +75,8 @@ def ensure_secrets(client, project, service_id, values, pinned, check_mode):
     written, refs = [], {}
     for key, value in values.items():
         name = client.secret_path(project, secret_id(service_id, key))
-        secret = api.get_secret(client, name=name)
-        latest = api.access_latest_version(client, name=name) if secret is not None else None
+        # One request when nothing changed: the latest version reads 404 when the secret is missing too.
+        latest = api.access_latest_version(client, name=name)
         if latest is not None and latest.payload.data == value.encode("utf-8"):
             version = short(latest.name)
         else:
@@ -74,9 +84,8 @@ def ensure_secrets(client, project, service_id, values, pinned, check_mode):
             if check_mode:
                 version = NEW_VERSION
             else:
-                if secret is None:
-                    api.create_secret(client, parent=client.common_project_path(project), secret_id=short(name),
-                                      labels={"managed-by": "nadle-cloudrun", "cloud-run-service": service_id})
+                if latest is None:
+                    _create_secret(client, project, name, service_id)
                 version = short(add_version(client, name, value.encode("utf-8")).name)
         refs[key] = {"secret": short(name), "version": version if pinned else "latest"}
     return sorted(written), refs

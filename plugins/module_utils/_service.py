@@ -10,8 +10,6 @@ the public invoker (``_invoker``); ``ensure_absent`` deletes. Both return the mo
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
@@ -122,16 +120,17 @@ def _plan(module, current, desired):
 def _write(module, services, current, plan):
     """Send the planned write (validateOnly in check mode); returns (service dict, revision result)."""
     full_name = module.service_path()
-    body = run_v2.Service.from_json(json.dumps(plan["spec"]))
+    body = plan["spec"]
     if module.check_mode:
         # validateOnly gives the server's verdict on the request, and writes nothing.
-        checked = run_v2.Service.from_json(json.dumps(for_validation(plan["spec"])))
+        checked = for_validation(body)
         if current is None:
             api.create_service(services, parent=module.parent, service_id=module.params["name"], service=checked,
                                validate_only=True)
         else:
             api.update_service(services, name=full_name, service=checked, validate_only=True)
-        return dict(current or {"name": full_name}, **to_dict(body)), None
+        # What the write would leave, in the API's JSON form as the client gives it back.
+        return dict(current or {"name": full_name}, **api.to_dict(api.service_message(body))), None
     if current is None:
         operation = api.create_service(services, parent=module.parent, service_id=module.params["name"], service=body)
     else:

@@ -10,8 +10,6 @@ a list of them is compared in a fixed order, so the API's order is never drift.
 
 from __future__ import annotations
 
-import json
-
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
@@ -315,11 +313,10 @@ def ensure_traffic(module):
         return {"current": current, "desired": desired, "dropped": dropped, "spec": body}
 
     def write(service, planned):
-        message = run_v2.Service.from_json(json.dumps(planned["spec"]))
         if module.check_mode:
-            api.update_service(services, name=full_name, service=message, validate_only=True)
+            api.update_service(services, name=full_name, service=planned["spec"], validate_only=True)
             return dict(service, traffic=planned["spec"]["traffic"])
-        operation = api.update_service(services, name=full_name, service=message)
+        operation = api.update_service(services, name=full_name, service=planned["spec"])
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
                                 client=services, result_type=run_v2.Service))
 

@@ -54,6 +54,9 @@ def test_retry_backs_off_with_a_cap_and_gives_up_at_the_deadline(monkeypatch):
     assert len(calls) > 3 and max(sleeps) <= 16.0 and sum(sleeps) <= 60.0
 
 
+SENT = {"template": {"containers": [{"image": "img"}]}}
+
+
 def test_api_call_turns_errors_into_one_message_and_not_found_into_none():
     class Client:
         def get_service(self, name, retry):
@@ -66,15 +69,12 @@ def test_api_call_turns_errors_into_one_message_and_not_found_into_none():
 
     assert _api.get_service(Client(), name="projects/p/locations/r/services/s") is None
     with pytest.raises(CloudRunError) as err:
-        _api.update_service(Client(), name="projects/p/locations/r/services/s", service=_FakeService())
+        _api.update_service(Client(), name="projects/p/locations/r/services/s", service=SENT)
     assert err.value.msg.startswith("Failed to update service projects/p/locations/r/services/s: 400 Violation")
     assert "maximum allowed time is one hour." in err.value.msg
     assert "- service.template.scaling: too big" in err.value.msg
     assert err.value.details["api_status"] == 400
-
-
-class _FakeService:
-    name = ""
+    assert SENT == {"template": {"containers": [{"image": "img"}]}}  # sent under the name, not changed
 
 
 class _Response:
@@ -93,13 +93,9 @@ def test_a_conflict_is_an_aborted_409_not_an_existing_revision_name(status, race
             raise exceptions.Conflict("conflict", response=_Response(status))
 
     with pytest.raises(CloudRunError) as err:
-        _api.update_service(Client(), name="projects/p/locations/r/services/s", service=_Service())
+        _api.update_service(Client(), name="projects/p/locations/r/services/s", service={"template": {"containers": []}})
     assert err.value.details["api_reason"] == status
     assert _api.conflict(err.value) is raced
-
-
-class _Service:
-    name = ""
 
 
 NEWER_SERVICE = json.dumps({
