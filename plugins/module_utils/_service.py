@@ -205,7 +205,10 @@ def ensure_present(module):
         plan["diff"]["after"]["tag"] = params["tag"]
     ensure_public(module, services, current, plan, final)
     result = {"changed": bool(plan["changes"] or secrets_written), "service": service_result(final),
-              "revision": revision, "changed_options": plan["changes"], "secrets_written": secrets_written,
+              "revision": revision, "secrets_written": secrets_written,
+              # Options only: a failed revision tried again changes none (retried_revision says it).
+              "changed_options": [c for c in plan["changes"] if c != "revision"],
+              "retried_revision": plan["retried"][0] if plan["retried"] and plan["new_revision"] else None,
               "traffic": traffic_from_api((final or {}).get("traffic")), "serves_latest": serves_latest(final)}
     if module.diff_mode and plan["changes"]:
         result["diff"] = plan["diff"]

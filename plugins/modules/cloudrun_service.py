@@ -451,6 +451,12 @@ serves_latest:
     - Whether the newest revision is ready and serves 100% of the traffic, so a rollout has nothing left to do.
   returned: when O(state=present)
   type: bool
+retried_revision:
+  description:
+    - The newest revision, which had failed to start, when nothing in the options changed and this task tried again
+      with a new revision (the cause was outside the options, such as a secret or a database made later).
+  returned: when O(state=present)
+  type: str
 changed_options:
   description: The options that were (or in check mode would be) changed.
   returned: always

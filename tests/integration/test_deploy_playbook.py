@@ -155,6 +155,11 @@ def test_second_run_changes_nothing_and_writes_nothing(repo):
     counted = repo.requests()
     assert counted["writes"] == 0, counted
     assert counted["total"] > 0  # it did look
+    # Issue 15: nothing to roll out, so no candidate check, no traffic step, and the service checked once.
+    assert re.search(r"Health check of the candidate\] \*+\nskipping:", result.stdout), result.stdout[-6000:]
+    assert "Percent of the traffic to the candidate" not in result.stdout
+    assert result.stdout.count("Health check of the service] ") == 1
+    assert '"status": "healthy"' in result.stdout
 
 
 def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):
