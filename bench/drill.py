@@ -84,6 +84,20 @@ def faults(repo, memories, rounds, settings):
     return f"converged {done}/{rounds}"
 
 
+def total_outage(repo, memories, _rounds):
+    """The API drops every connection for longer than any deadline: seconds until the run reports it.
+    With the image given, so the run meets the outage at Cloud Run's API, not at the registry."""
+    image = repo.service()["template"]["containers"][0]["image"]
+    repo.fault({"outage_ms": 400000})
+    started = time.monotonic()
+    try:
+        result = deploy(repo, memories.next(), "-e", f"cloudrun_deploy_image={image}")
+    finally:
+        repo.fault(None)
+    said = any(words in result.output for words in ("cannot reach the API", "kept failing", "Connection aborted"))
+    return f"reported after {time.monotonic() - started:.0f} s (rc={result.returncode}, names the cause: {said})"
+
+
 def _emulator_pid(repo):
     with open(os.path.join(repo.path, ".emulator", "emulator.pid"), encoding="utf-8") as handle:
         return int(handle.read().strip())
@@ -124,6 +138,7 @@ def race(repo, memories, rounds, delay):
     """Two deploys with different memory, ``delay`` seconds apart; a change is lost when both report success
     and what serves is not the change of the run that finished last."""
     lost = both = named = 0
+    unnamed = []
     for _round in range(rounds):
         runs = []
         for index in range(2):
@@ -151,9 +166,12 @@ def race(repo, memories, rounds, delay):
                 lost += 1
         else:
             loser = [run for run in runs if run["process"].returncode != 0]
-            named += all("now names revision" in run["output"] or "kept changing" in run["output"]
-                         or "another deploy" in run["output"].lower() for run in loser)
-    return f"lost {lost}/{rounds} (both rc=0: {both}; the failing run named the other change: {named})"
+            said = [run for run in loser if any(words in run["output"] for words in (
+                "now names revision", "kept changing", "another write changed the service", "Another deploy"))]
+            named += len(said) == len(loser)
+            unnamed += [re.findall(r'failed at "([^"]+)"', run["output"])[-1:] for run in loser if run not in said]
+    return (f"lost {lost}/{rounds} (both rc=0: {both}; the failing run named the other change: {named}"
+            + (f"; others failed at: {unnamed}" if unnamed else "") + ")")
 
 
 def leaked_bytes(output):
@@ -192,6 +210,7 @@ SCENARIOS = {
     "faults-503-50": lambda repo, m, n: faults(repo, m, n, {"error_rate": 0.5, "error_status": 503}),
     "outage-2s": lambda repo, m, n: faults(repo, m, n, {"outage_ms": 2000}),
     "etag": lambda repo, m, n: faults(repo, m, n, {"etag_conflict": True}),
+    "outage-total": total_outage,
     "kill-candidate": lambda repo, m, n: kill_during(repo, m, n, candidate_starting),
     "kill-promote": lambda repo, m, n: kill_during(repo, m, n, promoting),
     "race-0s": lambda repo, m, n: race(repo, m, n, 0.0),

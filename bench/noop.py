@@ -66,22 +66,14 @@ def tasks_per_host(output):
     return int(match[1]) + int(match[2])
 
 
-CONTROLLER_ONLY = {"set_fact", "debug", "assert", "fail", "pause", "meta", "include_tasks", "import_tasks",
-                   "include_role", "validate_argument_spec"}
-
-
-def module_runs(argv, env):
-    """Module runs per host of one more no-op run (the json callback names each task's action), not timed."""
-    result = subprocess.run(argv, cwd=ROOT, env=dict(env, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json"),
-                            capture_output=True, text=True, check=False)
-    report = json.loads(result.stdout)
-    runs = {}
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            for host, outcome in task["hosts"].items():
-                action = outcome.get("action", "").rsplit(".", 1)[-1]
-                if action and action not in CONTROLLER_ONLY and not outcome.get("skipped"):
-                    runs[host] = runs.get(host, 0) + 1
+def module_runs(argv, env, folder):
+    """Module runs per host (median) of one more no-op run, counted by bench/callback_plugins/module_runs.py."""
+    counts = os.path.join(folder, "module_runs.json")
+    env = dict(env, ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "bench", "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="module_runs", NADLE_MODULE_RUNS=counts)
+    run(argv, env)
+    with open(counts, encoding="utf-8") as handle:
+        runs = json.load(handle)
     return statistics.median(runs.values()) if runs else 0
 
 
@@ -118,7 +110,7 @@ def measure(count, repeat):
         ping_walls = [run(ping, env)[0] for _round in range(repeat)]
         one = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, 1), "-i", inventory, "--forks", "10"]
         one_walls = [run(one, env)[0] for _round in range(repeat)]
-        runs = module_runs(deploy, env)
+        runs = module_runs(deploy, env, folder)
     finally:
         subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(port), "--state-dir", state, "--stop"],
                        cwd=ROOT, check=False, capture_output=True)

@@ -105,10 +105,8 @@ class Proxy:
             server.shutdown()
             server.server_close()
 
-    def keys(self):
-        with self.lock:
-            return list(self.listeners)
-
     def close_all(self):
-        for key in self.keys():
+        with self.lock:
+            keys = list(self.listeners)
+        for key in keys:
             self.close(key)

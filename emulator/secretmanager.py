@@ -9,6 +9,11 @@ from emulator.errors import ApiError, not_found, or_not_found
 from emulator.wire import parse, render
 
 
+def _view(message_type, record):
+    """A stored record as the API shows it: without the emulator's own ``_`` fields, through its type."""
+    return render(message_type, {k: v for k, v in record.items() if not k.startswith("_")})
+
+
 class SecretManager:
     """Secrets by name (``projects/P/secrets/S``), each with numbered versions."""
 
@@ -33,15 +38,11 @@ class SecretManager:
                           _versions=[])
             self.store.secrets[name] = secret
             self.store.save()
-            return self.view_secret(secret)
-
-    @staticmethod
-    def view_secret(secret):
-        return render(secretmanager_v1.Secret, {k: v for k, v in secret.items() if not k.startswith("_")})
+            return _view(secretmanager_v1.Secret, secret)
 
     def get_secret(self, name):
         with self.store.lock:
-            return self.view_secret(self._secret(name))
+            return _view(secretmanager_v1.Secret, self._secret(name))
 
     def add_version(self, parent, body):
         request = parse(body, secretmanager_v1.AddSecretVersionRequest, "addVersion")
@@ -53,11 +54,7 @@ class SecretManager:
                        "etag": f'"{uuid.uuid4().hex[:12]}"', "_data": payload.get("data", "")}
             secret["_versions"].append(version)
             self.store.save()
-            return self.view_version(version)
-
-    @staticmethod
-    def view_version(version):
-        return render(secretmanager_v1.SecretVersion, {k: v for k, v in version.items() if not k.startswith("_")})
+            return _view(secretmanager_v1.SecretVersion, version)
 
     def _version(self, name):
         """A version by number, or ``latest``: the most recently created version, whatever its state
@@ -86,16 +83,16 @@ class SecretManager:
             version = self._version(name)
             version["state"] = state
             self.store.save()
-            return self.view_version(version)
+            return _view(secretmanager_v1.SecretVersion, version)
 
     def get_version(self, name):
         with self.store.lock:
-            return self.view_version(self._version(name))
+            return _view(secretmanager_v1.SecretVersion, self._version(name))
 
     def list_versions(self, parent, query):  # pylint: disable=unused-argument
         with self.store.lock:
             versions = list(reversed(self._secret(parent)["_versions"]))
-            result = {"versions": [self.view_version(v) for v in versions], "totalSize": len(versions)}
+            result = {"versions": [_view(secretmanager_v1.SecretVersion, v) for v in versions], "totalSize": len(versions)}
         return result if versions else {}
 
     def access_version(self, name):

@@ -9,8 +9,9 @@ other shapes: a PEM line by line, pydantic's truncated ``input_value='mongodb+sr
 token cut at a log line's end. So wherever the first ``MIN_RUN`` characters of a secret value, or
 of one line of a multi-line value, appear, as much of it as follows is replaced by ``MASK``.
 
-Only free text is masked this way (messages, warnings, log lines: ``FREE_TEXT``): a secret that
-begins like a URL (``https://ho...``) would otherwise mask the scheme of every URL in a result.
+Every string of a result is masked this way but the names and URLs it is made of (``NAMES``): a
+secret that begins like a URL (``https://ho...``) would otherwise mask the scheme of the service's
+URL that a play goes on to use. Messages, warnings and log lines, under whatever key, are masked.
 Written here because no library does it: Ansible's own ``remove_values`` matches whole values only.
 """
 
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 MASK = "********"
 MIN_RUN = 8
-# Result keys whose strings are text an app or an API wrote, masked in part; others only whole.
-FREE_TEXT = ("msg", "log", "log_tail", "body", "last_error", "exception")
+# Result keys whose strings are names and URLs, masked only whole (Ansible's no_log_values).
+NAMES = ("uri", "url", "urls", "log_uri", "image", "image_digest", "digest", "name", "resource_name", "revision",
+         "tag", "etag", "uid", "latest_ready_revision", "latest_created_revision", "failed_revision",
+         "retried_revision", "creator", "last_modifier", "service_account")
 
 
 class Masker:
@@ -61,12 +64,12 @@ class Masker:
             start = end
         return "".join(out)
 
-    def apply(self, value, free=False):
-        """Strings under FREE_TEXT keys of dicts and lists masked (``free``: this value is such text)."""
+    def apply(self, value, key=None):
+        """Every string in dicts and lists masked, but those under a key in NAMES."""
         if isinstance(value, str):
-            return self.text(value) if free else value
+            return value if key in NAMES else self.text(value)
         if isinstance(value, dict):
-            return {k: self.apply(v, free or k in FREE_TEXT) for k, v in value.items()}
+            return {k: self.apply(v, k) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.apply(v, free) for v in value]
+            return [self.apply(v, key) for v in value]
         return value

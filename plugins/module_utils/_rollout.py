@@ -37,12 +37,25 @@ def require_service(module, hint=""):
     return services, full_name, to_dict(found)
 
 
-def failure(module, services, full_name, error, created):
+def _superseded(service_id, state, mine, error):
+    """The failure of a rollout that another write overtook: name that write, do not blame either revision."""
+    theirs = short(state.get("latestCreatedRevision"))
+    by = f" by {state['lastModifier']}" if state.get("lastModifier") else ""
+    return CloudRunError(
+        f"Service '{service_id}': another write changed the service{by} while revision '{mine}' of this task "
+        f"rolled out; the newest revision is now '{theirs}', and Cloud Run reported on that rollout: {error.msg}\n"
+        f"Nothing of this task was promoted. Run it again once the other deploy is done.",
+        changed=True, service=service_result(state), failed_revision=mine, superseded_by=theirs)
+
+
+def failure(module, services, full_name, error, created, new_revision=None):
     """A rollout that failed: say what was changed, what serves now, and what was not done."""
     service_id = module.params["name"]
     after = api.get_service(services, name=full_name)
     state = to_dict(after) if after else {}
     failed = short(state.get("latestCreatedRevision")) or "the new revision"
+    if new_revision and failed not in (new_revision, "the new revision"):
+        return _superseded(service_id, state, new_revision, error)
     serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
     log_lines, log_problem = revision_logs(module, service_id, failed, wait=LOG_WAIT)
     lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
@@ -77,7 +90,8 @@ def wait_for_rollout(module, services, operation, current, new_revision=None):
             final = to_dict(api.wait(operation, module.params["wait_timeout"], f"deploy service {service_id}",
                                      client=services, result_type=run_v2.Service))
         except CloudRunError as exc:
-            raise failure(module, services, full_name, exc, created=current is None) from exc
+            raise failure(module, services, full_name, exc, created=current is None,
+                          new_revision=new_revision) from exc
     else:
         final = to_dict(api.get_service(services, name=full_name))
     if not new_revision:

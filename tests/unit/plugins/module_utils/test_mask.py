@@ -31,14 +31,15 @@ def test_a_truncated_copy_is_masked():
     assert no_run_of(out, TOKEN) and out.startswith("input_value='") and out.endswith("...', input_type=str")
 
 
-def test_free_text_in_a_result_is_masked_and_the_rest_is_left_whole():
+def test_every_text_in_a_result_is_masked_and_names_and_urls_are_left_whole():
     masker = Masker([TOKEN, PEM, "https://hooks.example.com/T000/B000"])
     result = {"msg": f"failed: {PEM}", "percent": 100, "uri": "https://svc.a.run.app",
+              "log_lines": [f"token={TOKEN}"],  # cloudrun_service's failure: a key no list had to name
               "services": [{"revisions": [{"log": [f"token={TOKEN[:20]}", "tok_liv is fine"]}]}]}
     out = masker.apply(result)
     assert all(no_run_of(str(out), secret) for secret in (TOKEN, PEM))
     assert out["percent"] == 100 and out["services"][0]["revisions"][0]["log"][1] == "tok_liv is fine"
-    assert out["uri"] == "https://svc.a.run.app"  # not free text: a URL-like secret leaves URLs alone
+    assert out["uri"] == "https://svc.a.run.app"  # a name or a URL: a URL-like secret leaves it alone
 
 
 def test_no_values_changes_nothing():
