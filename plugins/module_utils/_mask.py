@@ -22,7 +22,8 @@ MIN_RUN = 8
 # Result keys whose strings are names and URLs, masked only whole (Ansible's no_log_values).
 NAMES = ("uri", "url", "urls", "log_uri", "image", "image_digest", "digest", "name", "resource_name", "revision",
          "tag", "etag", "uid", "latest_ready_revision", "latest_created_revision", "failed_revision",
-         "retried_revision", "creator", "last_modifier", "service_account")
+         "retried_revision", "creator", "last_modifier", "service_account",
+         "secret", "version")  # a Secret Manager reference {secret, version} names a secret, it holds no value
 
 
 class Masker:

@@ -42,6 +42,13 @@ def test_every_text_in_a_result_is_masked_and_names_and_urls_are_left_whole():
     assert out["uri"] == "https://svc.a.run.app"  # a name or a URL: a URL-like secret leaves it alone
 
 
+def test_a_secret_reference_names_a_secret_and_is_left_whole():
+    masker = Masker(["service-secret-1b7e"])
+    ref = {"APP_TOKEN": {"secret": "it-service-app-token", "version": "1"}}
+    assert masker.apply({"diff": {"after": {"env": ref}}}) == {"diff": {"after": {"env": ref}}}
+    assert masker.text("token service-secret-1b7e") == "token ********"
+
+
 def test_no_values_changes_nothing():
     assert Masker().text("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
     assert not Masker([None, ""])
