@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 import uuid
 
@@ -59,8 +60,12 @@ class Storage:
     def put(self, bucket, name, data, content_type="application/octet-stream"):
         """Store an object (also used by the emulated Cloud Build for its logs)."""
         digest = hashlib.sha256(data).hexdigest()
-        with open(os.path.join(self.blob_dir, digest), "wb") as handle:
-            handle.write(data)
+        # Written aside and renamed: the same content uploaded twice at once (ten services of one source
+        # deployed with forks 10) must never truncate the blob a build is reading ("empty file").
+        handle, temporary = tempfile.mkstemp(dir=self.blob_dir, prefix=f".{digest}.")
+        with os.fdopen(handle, "wb") as blob:
+            blob.write(data)
+        os.replace(temporary, os.path.join(self.blob_dir, digest))
         with self.store.lock:
             generation = str(int(self.store.objects.get(self._key(bucket, name), {}).get("generation", "0")) + 1)
             meta = {"kind": "storage#object", "bucket": bucket, "name": name, "size": str(len(data)),
