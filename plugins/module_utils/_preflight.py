@@ -309,7 +309,8 @@ def check_service(service, names, hide):
     names, service = names or {}, dict(service)
     hide(list((service.get("secrets") or {}).values())
          + [v for k, v in (service.get("env") or {}).items() if k in (service.get("secret_keys") or [])])
-    problems = [_named(p, names) for p in [region_problem(service.pop("region", None))] if p]
+    region = region_problem(service.pop("region", None))
+    problems = [_named(region, names)] if region else []
     validated = ArgumentSpecValidator(argument_spec()).validate(service)
     problems += [_named_in_spec_error(message, names) for message in validated.error_messages]
     keys = None

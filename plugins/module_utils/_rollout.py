@@ -12,9 +12,10 @@ a message with the failed revision's log lines.
 from __future__ import annotations
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
-    revision_logs, revision_result, service_result, to_dict, traffic_by_revision,
+    revision_logs, revision_result, service_result, traffic_by_revision,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
 

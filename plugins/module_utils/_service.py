@@ -11,12 +11,13 @@ the public invoker (``_invoker``); ``ensure_absent`` deletes. Both return the mo
 from __future__ import annotations
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import missing_required
 from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ensure_public
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
-from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result, to_dict
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
     failed_latest, failure, read_plan_write, wait_for_rollout,
 )
@@ -130,7 +131,7 @@ def _write(module, services, current, plan):
         else:
             api.update_service(services, name=full_name, service=checked, validate_only=True)
         # What the write would leave, in the API's JSON form as the client gives it back.
-        return dict(current or {"name": full_name}, **api.to_dict(api.service_message(body))), None
+        return dict(current or {"name": full_name}, **to_dict(api.service_message(body))), None
     if current is None:
         operation = api.create_service(services, parent=module.parent, service_id=module.params["name"], service=body)
     else:

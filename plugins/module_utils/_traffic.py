@@ -11,9 +11,10 @@ a list of them is compared in a fixed order, so the API's order is never drift.
 from __future__ import annotations
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
-    revision_result, service_result, to_dict, traffic_by_revision,
+    revision_result, service_result, traffic_by_revision,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import TAG_AND_NAME_MAX, TAG_RE, short, writable
