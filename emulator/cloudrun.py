@@ -14,6 +14,7 @@ import random
 import re
 import string
 import threading
+import time
 import uuid
 
 from google.cloud import run_v2
@@ -207,6 +208,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             if operation is None:
                 return
             operation["done"] = True
+            operation["_doneAt"] = time.time()  # for GET /_emulator/operations: when a waiter could know
             final = response if error is None else state
             if final is not None:
                 operation["metadata"] = self._typed(final, operation["metadata"]["@type"])
@@ -471,6 +473,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
     def _rollout(self, service_name, revision_name, operation_name):
         # The controller, not the write, makes the revision the latest: a GET right after the write
         # still shows the previous latestCreatedRevision, as on Google.
+        started = time.monotonic()
         with self.store.lock:
             service = self.store.services.get(service_name)
             if service is not None:
@@ -483,6 +486,10 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         else:
             self.runtime.adopt(process)
             self._mark_revision(revision_name, None)
+        # A real rollout takes seconds to minutes; the rollout_ms fault makes one take that long here.
+        rest = started + self.faults.setting("rollout_ms") / 1000.0 - time.monotonic()
+        if rest > 0:
+            time.sleep(rest)
         self._settle(service_name, operation_name)
 
     def _mark_revision(self, revision_name, failure):
@@ -555,7 +562,16 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         service_id = short(revision_name.split("/revisions/")[0])
         container = self._ingress_container(template)
         image = container.get("image", "")
-        entry = images.resolve(self.store, image)
+        # A tag is resolved to its digest when the revision is made, and the revision keeps that digest
+        # ("If you deploy from a container image tag, it will be resolved to a digest and the revision
+        # ...", cloud.google.com/artifact-registry/docs/integrate-cloud-run): a tag moved later, or a
+        # scale from zero, never changes what a revision runs.
+        pinned = revision.get("_imageDigest")
+        entry = images.resolve(self.store, f"{images.split_ref(image)[0]}@{pinned}" if pinned else image)
+        if entry is not None and not pinned:
+            with self.store.lock:
+                if revision_name in self.store.revisions:
+                    self.store.revisions[revision_name]["_imageDigest"] = entry["digest"]
         if entry is None:
             raise RevisionFailure(
                 f"Revision '{revision_id}' is not ready and cannot serve traffic. Image '{image}' not found.",

@@ -61,6 +61,10 @@ def register(store, ref, folder, digest=None):
         raise ValueError(f"{folder} has no Dockerfile")
     entry = {"ref": canonical(ref), "dir": folder, "digest": digest or folder_digest(folder)}
     with store.lock:
+        before = store.images.get(entry["ref"])
+        if before and before["digest"] != entry["digest"]:
+            # A registry keeps the manifest a tag no longer names: reachable by its digest.
+            store.images[f"{split_ref(before['ref'])[0]}@{before['digest']}"] = before
         store.images[entry["ref"]] = entry
         store.save()
     return entry

@@ -220,6 +220,10 @@ class Api:
                     raise ApiError(400, f"Cannot register image: {exc}") from exc
             with self.store.lock:
                 return 200, {"images": list(self.store.images.values())}
+        if path == "/_emulator/operations":
+            with self.store.lock:
+                return 200, {"operations": [{"name": name, "done": bool(op.get("done")), "doneAt": op.get("_doneAt")}
+                                            for name, op in sorted(self.store.operations.items())]}
         if path.startswith("/_emulator/logs/"):
             revision = path[len("/_emulator/logs/"):]
             return 200, {"revision": revision, "lines": self.cloudrun.log_lines(revision)}

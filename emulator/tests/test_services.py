@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import time
 import urllib.error
@@ -387,6 +388,25 @@ def test_state_survives_restart_and_no_process_is_left(tmp_path):
     while _alive(second_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(second_pid), "a revision process outlived a killed emulator"
+
+
+def test_a_revision_keeps_the_digest_its_tag_had_when_it_was_made(tmp_path):
+    """A tag is resolved once, when the revision is made (cloud.google.com/artifact-registry/docs/
+    integrate-cloud-run): moved to another image later, it does not change what a cold start runs."""
+    from conftest import clients_for  # pylint: disable=import-outside-toplevel
+    moved = tmp_path / "moved"
+    shutil.copytree(ECHO_DIR, moved)
+    dockerfile = moved / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("hello from the image", "hello from the moved tag"))
+    state = str(tmp_path / "state")
+    with EmulatorProcess(images={ECHO_IMAGE: ECHO_DIR}, state_dir=state) as emu:
+        service = create(clients_for(emu.endpoint)[0], "pinned")
+        assert fetch(service.uri, {"Authorization": "Bearer t"})[1]["greeting"] == "hello from the image"
+        emu.admin("images", {"ref": ECHO_IMAGE, "dir": str(moved)})  # the tag now names another image
+    with EmulatorProcess(state_dir=state) as emu:
+        again = clients_for(emu.endpoint)[0].get_service(name=service.name)
+        status, body = fetch(again.uri, {"Authorization": "Bearer t"})
+        assert status == 200 and body["greeting"] == "hello from the image"  # a cold start, the same digest
 
 
 def test_a_rollout_under_way_when_the_emulator_was_killed_is_resumed(tmp_path):
