@@ -1,6 +1,6 @@
 """What a no-op deploy costs: wall time and API requests, beside a play of the same shape.
 
-    .venv/bin/python bench/noop.py [--sizes 1 10] [--repeat 3]
+    .venv/bin/python bench/noop.py [--sizes 1 10] [--repeat 3] [--rollouts 2 20] [--writes 5]
 
 For each N, an inventory of N services (copies of inventories/local's example service) is deployed
 once to a fresh emulator, then deployed again with nothing changed, which is what is measured:
@@ -8,8 +8,14 @@ the wall time of `ansible-playbook playbooks/deploy.yml`, and the API requests t
 by HTTP method. Beside it, the same play shape (same hosts, same number of tasks per host, same
 forks) made of ansible.builtin.ping tasks, and the ratio of the two wall times; and a one-task ping
 play over the same hosts (Ansible's own floor) with its ratio, the module runs per host of the no-op
-run, and its API requests per service. Medians of --repeat runs. Numbers only: machines are noisy,
-so compare the ratios of one run.
+run, and its API requests per service. Medians of --repeat runs. The first deploy and a changed
+deploy (one env value changed: a build check, a new revision, the candidate check and the steps)
+are timed too.
+
+Then, with the emulator's rollouts taking a set time (its rollout_ms fault), --writes writes of one
+service with cloudrun_service, each a new revision: the delay between an operation becoming done
+(the emulator's clock) and the task's result reaching Ansible (median). Numbers only: machines
+are noisy, so compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -48,6 +54,13 @@ def make_inventory(folder, count):
     hosts = "".join(f"    bench-{i:02d}:\n" for i in range(count))
     with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
         handle.write(f"---\nlocal:\n  hosts:\n{hosts}")
+    # A changed deploy: -e bench_run=N changes one env value.
+    with open(group_vars, "a", encoding="utf-8") as handle:
+        handle.write("\ncloudrun_deploy_env: \"{{ _bench_env | combine({'BENCH_RUN': bench_run | default('0')}) }}\"\n")
+    with open(group_vars, encoding="utf-8") as handle:
+        text = handle.read().replace("cloudrun_deploy_env:\n", "_bench_env:\n", 1)
+    with open(group_vars, "w", encoding="utf-8") as handle:
+        handle.write(text)
     return inventory
 
 
@@ -85,7 +98,49 @@ def ping_play(folder, tasks):
     return path
 
 
-def measure(count, repeat):
+def write_play(folder, writes):
+    """``writes`` cloudrun_service writes of bench-00, each a new revision (a new request timeout)."""
+    path = os.path.join(folder, "writes.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(f"""---
+- name: Writes
+  hosts: bench-00
+  gather_facts: false
+  module_defaults:
+    group/nadle.cloudrun.gcp:
+      project: "{{{{ cloudrun_deploy_project }}}}"
+      region: "{{{{ cloudrun_deploy_region }}}}"
+      api_endpoint: "{{{{ cloudrun_deploy_api_endpoint }}}}"
+  tasks:
+    - name: A new revision
+      nadle.cloudrun.cloudrun_service:
+        name: bench-00
+        timeout: "{{{{ 200 + item }}}}"
+      loop: {list(range(1, writes + 1))}
+""")
+    return path
+
+
+def wait_delays(api, env, inventory, folder, seconds, writes):
+    """Median seconds from each rollout's operation becoming done to its task item's result."""
+    ends_file = os.path.join(folder, "task_ends.json")
+    env = dict(env, ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "bench", "callback_plugins"),
+               ANSIBLE_CALLBACKS_ENABLED="task_ends", NADLE_TASK_ENDS=ends_file)
+    before = {o["name"] for o in admin(api, "operations")["operations"]}
+    admin(api, "faults", {"rollout_ms": int(seconds * 1000)})
+    try:
+        run([os.path.join(BIN, "ansible-playbook"), write_play(folder, writes), "-i", inventory], env)
+    finally:
+        admin(api, "faults", method="DELETE")
+    done = sorted(o["doneAt"] for o in admin(api, "operations")["operations"] if o["name"] not in before and o["done"])
+    with open(ends_file, encoding="utf-8") as handle:
+        ends = json.load(handle)
+    if len(done) != len(ends):
+        sys.exit(f"{len(done)} operations finished for {len(ends)} writes")
+    return statistics.median(end - finished for end, finished in zip(ends, done))
+
+
+def measure(count, repeat, rollouts=(), writes=5):
     folder = tempfile.mkdtemp(prefix="nadle-bench-")
     port = free_port()
     api = f"http://127.0.0.1:{port}"
@@ -111,6 +166,9 @@ def measure(count, repeat):
         one = [os.path.join(BIN, "ansible-playbook"), ping_play(folder, 1), "-i", inventory, "--forks", "10"]
         one_walls = [run(one, env)[0] for _round in range(repeat)]
         runs = module_runs(deploy, env, folder)
+        changed = [run(deploy + ["-e", f"bench_run={n + 1}"], env)[0] for n in range(min(repeat, 2))]
+        delays = {seconds: wait_delays(api, env, inventory, folder, seconds, writes) for seconds in rollouts} \
+            if count == 1 else {}
     finally:
         subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(port), "--state-dir", state, "--stop"],
                        cwd=ROOT, check=False, capture_output=True)
@@ -118,23 +176,31 @@ def measure(count, repeat):
     return {"services": count, "first_deploy_s": first, "noop_s": statistics.median(walls),
             "ping_s": statistics.median(ping_walls), "one_ping_s": statistics.median(one_walls),
             "module_runs": runs, "tasks_per_host": tasks_per_host(output),
-            "requests": requests["total"], "by_method": requests["by_method"]}
+            "requests": requests["total"], "by_method": requests["by_method"],
+            "changed_s": statistics.median(changed), "delays": delays}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rollouts", type=float, nargs="*", default=[2, 20],
+                        help="rollout times (s) to measure the wait delay at, with N=1; none to skip")
+    parser.add_argument("--writes", type=int, default=5)
     args = parser.parse_args()
-    print(f"{'N':>3} {'first':>7} {'no-op':>7} {'ping':>7} {'ratio':>6} {'1-ping':>7} {'ratio':>6} {'tasks':>5} "
-          f"{'modules':>7} {'req/svc':>7}  by method")
+    print(f"{'N':>3} {'first':>7} {'changed':>7} {'no-op':>7} {'ping':>7} {'ratio':>6} {'1-ping':>7} {'ratio':>6} "
+          f"{'tasks':>5} {'modules':>7} {'req/svc':>7}  by method")
+    delays = {}
     for count in args.sizes:
-        row = measure(count, args.repeat)
+        row = measure(count, args.repeat, args.rollouts if count == 1 else (), args.writes)
+        delays.update(row["delays"])
         methods = ", ".join(f"{m} {n}" for m, n in sorted(row["by_method"].items()))
-        print(f"{row['services']:>3} {row['first_deploy_s']:>6.1f}s {row['noop_s']:>6.1f}s {row['ping_s']:>6.1f}s "
-              f"{row['noop_s'] / row['ping_s']:>5.1f}x {row['one_ping_s']:>6.1f}s {row['noop_s'] / row['one_ping_s']:>5.1f}x "
-              f"{row['tasks_per_host']:>5} {row['module_runs']:>7} {row['requests'] / count:>7.1f}  {methods}",
-              flush=True)
+        print(f"{row['services']:>3} {row['first_deploy_s']:>6.1f}s {row['changed_s']:>6.1f}s {row['noop_s']:>6.1f}s "
+              f"{row['ping_s']:>6.1f}s {row['noop_s'] / row['ping_s']:>5.1f}x {row['one_ping_s']:>6.1f}s "
+              f"{row['noop_s'] / row['one_ping_s']:>5.1f}x {row['tasks_per_host']:>5} {row['module_runs']:>7} "
+              f"{row['requests'] / count:>7.1f}  {methods}", flush=True)
+    for seconds, delay in sorted(delays.items()):
+        print(f"rollout {seconds:g}s: operation done -> task result, median of {args.writes} writes: {delay:.3f}s")
 
 
 if __name__ == "__main__":
