@@ -19,20 +19,19 @@ import re
 import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import split_image
 
+# Only what every call needs is imported here (google-auth, requests, api_core: some 0.3 s). The
+# clients and their message types (google-cloud-run alone is 0.5 s) are imported by the functions
+# that use them, so a module that never writes a service or waits for an operation does not load them.
 try:
     import google.auth.exceptions
     import requests
     from google.api_core import exceptions as gexc
-    from google.api_core import operation as goperation
     from google.api_core import retry as gretry
-    from google.api_core.future import polling as gpolling
-    from google.iam.v1 import policy_pb2
-    from google.cloud import run_v2
-    from google.cloud.run_v2 import gapic_version
-    from google.protobuf import duration_pb2, json_format
 except ImportError:  # reported by CloudRunModule
     pass
+# pylint: disable=import-outside-toplevel
 
 # The REST transport puts "GET https://...?%24alt=json...: " before the API's message.
 REQUEST_PREFIX = re.compile(r"^(GET|POST|PUT|PATCH|DELETE) \S+: ")
@@ -167,9 +166,15 @@ def to_dict(message):
                                             always_print_fields_with_no_presence=False))
 
 
+def service_type():
+    """The client's Service message class (what a service operation's result is parsed into)."""
+    from google.cloud import run_v2
+    return run_v2.Service
+
+
 def service_message(service):
     """A Service in the API's JSON form as the client's message (the form requests are sent in)."""
-    return run_v2.Service.from_json(json.dumps(service))
+    return service_type().from_json(json.dumps(service))
 
 
 @api_call("get service {name}", not_found=None)
@@ -231,6 +236,7 @@ def set_iam_policy(client, resource, policy):
 
 
 def new_binding(role, members):
+    from google.iam.v1 import policy_pb2
     return policy_pb2.Binding(role=role, members=members)
 
 
@@ -241,6 +247,8 @@ def _blocking(operation, client, result_type):
     server holds a wait call until the operation is done, or up to WAIT_CHUNK seconds, so a rollout
     is noticed when it ends rather than at the next poll of a backoff schedule.
     """
+    from google.api_core import operation as goperation
+    from google.protobuf import duration_pb2
     name = operation.operation.name
 
     def refresh(retry=None):
@@ -258,6 +266,7 @@ def wait(operation, timeout, action, client=None, result_type=None):
     polling with backoff. Returns the result; a failed operation raises CloudRunError with the API's
     message (for a revision that did not start: Cloud Run's condition message).
     """
+    from google.api_core.future import polling as gpolling
     if client is not None:
         operation = _blocking(operation, client, result_type)
     polling = gpolling.DEFAULT_POLLING.with_delay(initial=0.2, maximum=5.0, multiplier=1.5).with_timeout(timeout)
@@ -275,6 +284,8 @@ def wait(operation, timeout, action, client=None, result_type=None):
 def fields_unknown_to_client(raw):
     """None when this google-cloud-run knows every field and enum value of ``raw`` (a Service's JSON as
     the API sent it), else the parser's words on the first one it does not know."""
+    from google.cloud import run_v2
+    from google.protobuf import json_format
     try:
         json_format.Parse(raw, run_v2.Service.pb()(), ignore_unknown_fields=False)
     except json_format.ParseError as exc:
@@ -297,6 +308,7 @@ def check_client_knows(session, endpoint, name, timeout=30):
         return
     problem = fields_unknown_to_client(response.text)
     if problem:
+        from google.cloud.run_v2 import gapic_version
         raise CloudRunError(
             f"Nothing was written: {name} has a field that google-cloud-run {gapic_version.__version__} does not "
             f"know, and a write would reset it ({problem}). Upgrade the client on the controller: "
@@ -401,20 +413,6 @@ MANIFEST_TYPES = ", ".join((
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ))
-
-
-def split_image(image):
-    """``host/repo:tag@digest`` -> (host, repo, tag or None, digest or None); Docker Hub when no host."""
-    digest = None
-    if "@" in image:
-        image, digest = image.split("@", 1)
-    tag = None
-    if ":" in image.rsplit("/", 1)[-1]:
-        image, tag = image.rsplit(":", 1)
-    first, _sep, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        return first, rest, tag, digest
-    return "registry-1.docker.io", image if "/" in image else f"library/{image}", tag, digest
 
 
 def image_digest(session, image, emulator=None, timeout=30):

@@ -11,6 +11,8 @@ Modules never build clients themselves.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -25,13 +27,35 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._mask import Masker
 # pylint: disable=import-outside-toplevel
 
 
-def google_import_error():
-    """The traceback of importing the Google libraries the API modules need, or None when they import."""
-    try:
-        import google.auth  # noqa: F401  pylint: disable=unused-import
-        from google.cloud import run_v2  # noqa: F401  pylint: disable=unused-import
-    except ImportError:
-        return traceback.format_exc()
+# What each module needs, as pip names it, and the module it imports. A module names its own
+# (``libraries``): an API module needs google-auth, requests and google-api-core, and each client it calls.
+LIBRARIES = {
+    "google-auth": "google.auth", "requests": "requests", "google-api-core": "google.api_core",
+    "google-cloud-run": "google.cloud.run_v2", "google-cloud-secret-manager": "google.cloud.secretmanager_v1",
+    "google-cloud-build": "google.cloud.devtools.cloudbuild_v1", "google-cloud-storage": "google.cloud.storage",
+}
+API_LIBRARIES = ("google-auth", "requests", "google-api-core")
+# The client of each kind (module, class), imported when the first client of that kind is made.
+CLIENTS = {
+    "services": ("google.cloud.run_v2", "ServicesClient"), "revisions": ("google.cloud.run_v2", "RevisionsClient"),
+    "secrets": ("google.cloud.secretmanager_v1", "SecretManagerServiceClient"),
+    "builds": ("google.cloud.devtools.cloudbuild_v1", "CloudBuildClient"),
+}
+
+
+def missing_library(packages):
+    """The first of ``packages`` (pip names, keys of LIBRARIES) that is not installed, or None.
+
+    Found, not imported: a client is imported where it is first used, so a run that needs only one
+    read does not pay for the rest (google-cloud-run alone takes some 0.5 s to import).
+    """
+    for package in packages:
+        try:
+            found = importlib.util.find_spec(LIBRARIES[package])
+        except ImportError:  # a parent package (google.cloud) is missing
+            found = None
+        if found is None:
+            return package
     return None
 
 
@@ -187,21 +211,28 @@ def region_problem(region):
 class CloudRunModule:
     """Wraps AnsibleModule: shared options merged in, clients built once, one place to fail."""
 
-    def __init__(self, argument_spec, api=True, **kwargs):
-        """``api=False`` for a module that calls no Google API (cloudrun_preflight): no auth options, no
-        Google libraries needed, the same failure handling and masking."""
+    def __init__(self, argument_spec, api=True, libraries=(), **kwargs):
+        """``api=False`` for a module that calls no Google API: no auth options, no Google libraries
+        needed, the same failure handling and masking. ``libraries`` are the clients the module calls
+        (pip names, keys of LIBRARIES), checked with google-auth, requests and google-api-core; None
+        when the module checks them itself (``require``), for the options that call an API."""
         spec = gcp_argument_spec() if api else {}
         spec.update(argument_spec)
         self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
-        missing = google_import_error() if api else None
-        if missing:
-            self.ansible.fail_json(msg=missing_required_lib("google-cloud-run"), exception=missing)
+        if api and libraries is not None:
+            self.require(API_LIBRARIES + tuple(libraries))
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff  # pylint: disable=protected-access
         self._credentials = None
         self._clients = {}
         self.masker = Masker()
+
+    def require(self, packages):
+        """Fail with Ansible's missing_required_lib message when one of ``packages`` is not installed."""
+        missing = missing_library(packages)
+        if missing:
+            self.ansible.fail_json(msg=missing_required_lib(missing))
 
     def hide(self, values):
         """Mask these secret values in everything the module prints: whole (Ansible's no_log_values), and in
@@ -262,7 +293,6 @@ class CloudRunModule:
         if kind not in self._clients:
             endpoint = client_endpoint(kind, self.params.get("api_endpoint"))
             from google.api_core.client_options import ClientOptions
-            from google.cloud import run_v2
             options = ClientOptions(api_endpoint=endpoint) if endpoint else None
             if kind == "storage":
                 # pylint: disable-next=import-outside-toplevel
@@ -270,15 +300,10 @@ class CloudRunModule:
                 self._clients[kind] = storage.Client(project=self.project, credentials=self._auth()[0],
                                                      client_options=options)
             else:
-                # pylint: disable-next=import-outside-toplevel
-                from google.cloud import secretmanager_v1
-                # pylint: disable-next=import-outside-toplevel
-                from google.cloud.devtools import cloudbuild_v1
-                classes = {"services": run_v2.ServicesClient, "revisions": run_v2.RevisionsClient,
-                           "secrets": secretmanager_v1.SecretManagerServiceClient,
-                           "builds": cloudbuild_v1.CloudBuildClient}
-                self._clients[kind] = classes[kind](credentials=self._auth()[0], transport="rest",
-                                                    client_options=options)
+                module_name, class_name = CLIENTS[kind]
+                client_class = getattr(importlib.import_module(module_name), class_name)
+                self._clients[kind] = client_class(credentials=self._auth()[0], transport="rest",
+                                                   client_options=options)
         return self._clients[kind]
 
     @property

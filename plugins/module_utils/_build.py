@@ -11,16 +11,12 @@ was built already: nothing is uploaded and nothing is built.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import os
-import tarfile
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._context import upload_files
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import IMAGE_RE
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import source_archive, source_tag
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import repository_problem
 
 try:
     from google.cloud.devtools import cloudbuild_v1
@@ -33,31 +29,9 @@ FINISHED = ("SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXP
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 
 
-def context_tarball(root, files):
-    """A gzipped tar of ``files`` whose bytes depend only on their names, contents and executable bits."""
-    raw = io.BytesIO()
-    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
-        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as archive:
-            for relpath in sorted(files):
-                path = os.path.join(root, relpath)
-                info = tarfile.TarInfo(relpath)
-                stat = os.stat(path)
-                info.size, info.mtime = stat.st_size, 0
-                info.mode = 0o755 if stat.st_mode & 0o111 else 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                with open(path, "rb") as handle:
-                    archive.addfile(info, handle)
-    return raw.getvalue()
-
-
 def refuse_bad_options(params):
-    problems = []
-    image = params["image"]
-    _host, _repo, tag, digest = api.split_image(image)
-    if tag or digest or not IMAGE_RE.match(image):
-        problems.append(f"image: give the repository without a tag or digest (the tag is the source's hash), for "
-                        f"example REGION-docker.pkg.dev/PROJECT/REPO/IMAGE; got '{image}'.")
+    problem = repository_problem(params["image"])
+    problems = [problem] if problem else []
     for extra in params.get("tags") or []:
         if not extra or len(extra) > 128 or not all(c.isalnum() or c in "_.-" for c in extra):
             problems.append(f"tags: '{extra}' is not a Docker tag (letters, digits, '_', '.', '-'; 128 at most).")
@@ -199,10 +173,8 @@ def submit(module):
     params = module.params
     refuse_bad_options(params)
     root = params["path"]
-    files = upload_files(root, params["dockerfile"])
-    data = context_tarball(root, files)
-    source_hash = hashlib.sha256(data).hexdigest()
-    tag = f"src-{source_hash[:20]}"
+    files, data, source_hash = source_archive(root, params["dockerfile"])
+    tag = source_tag(source_hash)
     image = f"{params['image']}:{tag}"
     result = {"image": image, "tag": tag, "source_hash": f"sha256:{source_hash}", "files": len(files),
               "build_id": None, "log_tail": [], "digest": None, "image_digest": None}

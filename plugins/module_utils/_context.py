@@ -10,7 +10,11 @@ which differ from .gitignore's, so docker-py's implementation decides what is in
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import os
+import tarfile
 
 try:
     from docker.utils.build import exclude_paths
@@ -66,3 +70,33 @@ def upload_files(root, dockerfile="Dockerfile"):
         spec = pathspec.GitIgnoreSpec.from_lines(patterns)
         files = [f for f in files if not spec.match_file(f) or f == dockerfile]
     return files
+
+
+def context_tarball(root, files):
+    """A gzipped tar of ``files`` whose bytes depend only on their names, contents and executable bits."""
+    raw = io.BytesIO()
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as archive:
+            for relpath in sorted(files):
+                path = os.path.join(root, relpath)
+                info = tarfile.TarInfo(relpath)
+                stat = os.stat(path)
+                info.size, info.mtime = stat.st_size, 0
+                info.mode = 0o755 if stat.st_mode & 0o111 else 0o644
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                with open(path, "rb") as handle:
+                    archive.addfile(info, handle)
+    return raw.getvalue()
+
+
+def source_archive(root, dockerfile="Dockerfile"):
+    """(the files a build uploads, their gzipped tar, its sha256 hex): the same source gives the same hash."""
+    files = upload_files(root, dockerfile)
+    data = context_tarball(root, files)
+    return files, data, hashlib.sha256(data).hexdigest()
+
+
+def source_tag(source_hash):
+    """The image tag of a build of this source: ``src-`` and 20 hex digits of its hash (80 bits)."""
+    return f"src-{source_hash[:20]}"

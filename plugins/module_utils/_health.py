@@ -19,6 +19,24 @@ try:
 except ImportError:  # reported by CloudRunModule
     pass
 
+# http_healthcheck's options; cloudrun_preflight's health option takes the same (all but url).
+ARGUMENT_SPEC = dict(
+    url=dict(type="str", required=True),
+    method=dict(type="str", default="GET"),
+    headers=dict(type="dict"),
+    body=dict(type="str"),
+    status_codes=dict(type="list", elements="int", default=[200]),
+    json_contains=dict(type="raw"),
+    body_regex=dict(type="str"),
+    deadline=dict(type="int", default=120),
+    request_timeout=dict(type="int", default=10),
+    initial_delay=dict(type="float", default=1.0),
+    max_delay=dict(type="float", default=10.0),
+    validate_certs=dict(type="bool", default=True),
+    follow_redirects=dict(type="bool", default=True),
+    id_token=dict(type="str", default="auto", choices=["auto", "always", "never"]),
+    audience=dict(type="str"),
+)
 BODY_EXCERPT = 2000
 EMULATOR_TOKEN = "emulator-id-token"  # the emulator accepts any bearer token
 
@@ -124,9 +142,13 @@ def _result(params, response, last_error, attempts, elapsed, token):
     return result
 
 
-def wait_healthy(module):
-    """Poll until healthy or the deadline passes; returns the module result or raises CloudRunError."""
-    params = module.params
+def wait_healthy(module, params=None):
+    """Poll ``params["url"]`` until healthy or the deadline passes: http_healthcheck's result, or CloudRunError.
+
+    ``params`` are http_healthcheck's options (the module's own when not given); ``module`` gives the
+    credentials of an ID token. ``used_id_token`` in the result is false when the URL answered without one.
+    """
+    params = params or module.params
     problems = option_problems(params)
     if problems:
         raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))

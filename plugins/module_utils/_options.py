@@ -57,6 +57,29 @@ def parse_timeout(value):
     return hours * 3600 + minutes * 60 + seconds
 
 
+def split_image(image):
+    """``host/repo:tag@digest`` -> (host, repo, tag or None, digest or None); Docker Hub when no host."""
+    digest = None
+    if "@" in image:
+        image, digest = image.split("@", 1)
+    tag = None
+    if ":" in image.rsplit("/", 1)[-1]:
+        image, tag = image.rsplit(":", 1)
+    first, _sep, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first, rest, tag, digest
+    return "registry-1.docker.io", image if "/" in image else f"library/{image}", tag, digest
+
+
+def repository_problem(image, option="image"):
+    """Why ``image`` is not an image repository a source build can tag (no tag, no digest), or None."""
+    _host, _repo, tag, digest = split_image(image or "")
+    if tag or digest or not IMAGE_RE.match(image or ""):
+        return (f"{option}: give the repository without a tag or digest (the tag is the source's hash), for "
+                f"example REGION-docker.pkg.dev/PROJECT/REPO/IMAGE; got '{image}'.")
+    return None
+
+
 def api_duration_seconds(value):
     """The API's Duration JSON (``"300s"``, ``"2.5s"``) as whole seconds."""
     if not value:

@@ -6,7 +6,8 @@
 
 A source folder is checked for what the deploy record found only after a slow cloud build; the
 settings a deploy will send are checked with cloudrun_service's own rules (``_service_args``).
-Neither makes a request. Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,
+Neither makes a request. With ``compare``, once all that passed, ``_settled`` reads the live service
+and says whether a deploy has anything to do. Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,
 ``warning``, or ``fixed`` (a CRLF file this run rewrote).
 """
 
@@ -20,9 +21,10 @@ import shlex
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError, region_problem
-from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import API_LIBRARIES, CloudRunError, region_problem
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files, source_archive, source_tag
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import repository_problem
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec, check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import RESERVED_ENV
 
@@ -302,7 +304,8 @@ def _named_in_spec_error(message, names):
 
 def check_service(service, names, hide):
     """cloudrun_service's argument spec and rules, and a region name, on the settings a deploy will send:
-    (findings, the final env's keys, or None when they are not known).
+    (findings, the final env's keys or None when they are not known, (checked options, secret values) or
+    None when they are not valid).
 
     ``hide`` is given the secret values, so no message shows them.
     """
@@ -313,31 +316,68 @@ def check_service(service, names, hide):
     problems = [_named(region, names)] if region else []
     validated = ArgumentSpecValidator(argument_spec()).validate(service)
     problems += [_named_in_spec_error(message, names) for message in validated.error_messages]
-    keys = None
+    keys = valid = None
     if not validated.error_messages:
         checked, secrets, more = check_options(validated.validated_parameters, lambda option: names.get(option, option))
         hide(secrets.values())
         problems += [_named(p, names) for p in more]
         keys = set(checked.get("env") or {}) | set(secrets) if checked.get("env") is not None else None
+        valid = None if problems else (checked, secrets)
     return [finding("error", None, None, "service-option", p, "Fix the setting; nothing was uploaded, built or deployed.")
-            for p in problems], keys
+            for p in problems], keys, valid
+
+
+def _source_image(params, found):
+    """The image a build of ``path`` gets (REPOSITORY:src-HASH) and the hash, or (None, None)."""
+    if not (params["path"] and params["image_repository"]):
+        return None, None
+    problem = repository_problem(params["image_repository"], "image_repository")
+    if problem:
+        found.append(finding("error", None, None, "service-option", _named(problem, params["service_names"]),
+                             "Fix the setting; nothing was uploaded, built or deployed."))
+        return None, None
+    _files, _data, source_hash = source_archive(params["path"], params["dockerfile"])
+    return f"{params['image_repository']}:{source_tag(source_hash)}", f"sha256:{source_hash}"
+
+
+def _compare(module, valid, image, health):
+    """Whether the live service already is as ``service`` asks (reads only; see _settled)."""
+    module.require(API_LIBRARIES + ("google-cloud-run", "google-cloud-secret-manager"))
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.nadle.cloudrun.plugins.module_utils._settled import read_settled
+    checked, secrets = valid
+    if image and not checked.get("image"):
+        checked = dict(checked, image=image)
+    if module.params["service"].get("region"):
+        module.params["region"] = module.params["service"]["region"]
+    return read_settled(module, checked, secrets, health)
 
 
 def preflight(module):
     """cloudrun_preflight's result: every finding, errors first; a CloudRunError when any fails the task."""
     params = module.params
-    found, env_keys = check_service(params["service"], params["service_names"], module.hide) \
-        if params["service"] else ([], None)
-    if params["path"]:
-        if not os.path.isdir(params["path"]):
-            raise CloudRunError(f"path: {params['path']} is not a folder.")
+    found, env_keys, valid = check_service(params["service"], params["service_names"], module.hide) \
+        if params["service"] else ([], None, None)
+    health, problems = None, []
+    if params["health"] is not None:
+        # pylint: disable-next=import-outside-toplevel
+        from ansible_collections.nadle.cloudrun.plugins.module_utils._settled import health_problems
+        health, problems = health_problems(params["health"])
+    found += [finding("error", None, None, "service-option", p, "Fix the setting; nothing was requested.")
+              for p in problems]
+    if params["compare"] and not params["service"]:
+        raise CloudRunError("compare: give service (the settings to compare the live service with).")
+    if params["path"] and not os.path.isdir(params["path"]):
+        raise CloudRunError(f"path: {params['path']} is not a folder.")
+    if params["path"] and params["source_checks"]:
         found += run_checks(params["path"], params["dockerfile"], params["port"], params["env_files"],
                             params["required_env"], params["env_example"], params["fix"], module.check_mode, env_keys)
+    image, source_hash = _source_image(params, found)
     errors = [f for f in found if f["severity"] == "error"]
     warnings = [f for f in found if f["severity"] == "warning"]
     fixed = [f["file"] for f in found if f["severity"] == "fixed"]
     result = dict(changed=bool(fixed), findings=found, error_count=len(errors), warning_count=len(warnings),
-                  fixed_files=fixed)
+                  fixed_files=fixed, image=image, source_hash=source_hash)
     failing = errors + (warnings if params["fail_on_warnings"] else [])
     if failing:
         lines = [(f"{f['file']}{':' + str(f['line']) if f['line'] else ''}: " if f["file"] else "") + f["message"]
@@ -345,4 +385,6 @@ def preflight(module):
         where = f" in {params['path']}" if params["path"] else ""
         raise CloudRunError(f"Preflight found {len(errors)} error(s) and {len(warnings)} warning(s){where}:\n- "
                             + "\n- ".join(lines), **result)
+    if params["compare"]:
+        result.update(_compare(module, valid, image, health))
     return result

@@ -19,11 +19,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
 
-try:
-    from google.cloud import run_v2
-except ImportError:  # reported by CloudRunModule
-    pass
-
 WRITE_ATTEMPTS = 3
 LOG_WAIT = 10.0  # seconds a failure waits for a failed revision's first log lines
 
@@ -89,7 +84,7 @@ def wait_for_rollout(module, services, operation, current, new_revision=None):
     if module.params["wait"]:
         try:
             final = to_dict(api.wait(operation, module.params["wait_timeout"], f"deploy service {service_id}",
-                                     client=services, result_type=run_v2.Service))
+                                     client=services, result_type=api.service_type()))
         except CloudRunError as exc:
             raise failure(module, services, full_name, exc, created=current is None,
                           new_revision=new_revision) from exc

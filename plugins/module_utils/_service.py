@@ -15,7 +15,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import missing_required
-from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ensure_public
+from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ensure_invoker, ensure_public
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
@@ -29,11 +29,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
 from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import (
     serves_latest, tag_on_latest, traffic_from_api, traffic_with_new_revision,
 )
-
-try:
-    from google.cloud import run_v2
-except ImportError:  # reported by CloudRunModule
-    pass
 
 
 # ----------------------------------------------------------------- present
@@ -81,13 +76,14 @@ def _check_resources(spec, desired, current, service_id):
                             + "\n- ".join(problems))
 
 
-def _plan(module, current, desired):
-    """What to write, or nothing: {differences, changes, spec (the request body), new_revision}."""
-    params = module.params
+def _plan(params, path, current, desired):
+    """What to write, or nothing: {differences, changes, spec (the request body), new_revision}.
+
+    ``params`` are cloudrun_service's options (checked), ``path`` the service's full name.
+    """
     service_id = params["name"]
     if current is None and "image" not in desired:
-        raise CloudRunError(f"image is required to create service '{service_id}': "
-                            f"{module.service_path()} does not exist.")
+        raise CloudRunError(f"image is required to create service '{service_id}': {path} does not exist.")
     observed = observed_state(current, service_id) if current is not None else None
     differences = Differences(desired, observed)
     changes = list(differences.names)
@@ -177,7 +173,7 @@ def _planner(module, params, refs):
         if missing:
             raise CloudRunError(f"Invalid options for service '{params['name']}' (the service was not changed):\n- "
                                 + missing)
-        plan = _plan(module, current, desired)
+        plan = _plan(params, module.service_path(), current, desired)
         if plan["retried"] and plan["new_revision"] and not warned:
             failed, why = plan["retried"]
             warned.append(failed)
@@ -216,6 +212,48 @@ def ensure_present(module):
     return result
 
 
+# ------------------------------------------------- compare (reads only)
+def invoker_matches(module, params, public_seen=None):
+    """Whether allow_unauthenticated holds: from ``public_seen`` (whether a request without a token was
+    let in), else from the IAM policy (one read). True when the option is not managed."""
+    public = params.get("allow_unauthenticated")
+    if public is None or (public and params.get("invoker_iam_disabled")):
+        return True
+    if public_seen is not None:
+        return public_seen == public
+    changed, _was_public = ensure_invoker(module.client("services"), module.service_path(params["name"]), public,
+                                          check_mode=True)
+    return not changed
+
+
+def read_changes(module, params, secrets, invoker=True):
+    """Whether cloudrun_service with ``params`` (checked) and ``secrets`` would change nothing, as the
+    role runs it (a tag on the newest revision) and whether that revision serves all the traffic.
+
+    Reads only: the service, the latest version of each secret, and (with ``invoker``) the invoker
+    policy, when all else is settled. Returns {settled, changes,
+    secrets_changed, current}; ``changes`` names each difference (options, ``revision`` for a failed
+    newest revision, ``tag``, ``traffic``, ``state`` when the service does not exist).
+    """
+    service_id = params["name"]
+    path = module.service_path(service_id)
+    found = api.get_service(module.client("services"), name=path)
+    if found is None:
+        return {"settled": False, "changes": ["state"], "secrets_changed": sorted(secrets), "current": None}
+    current = to_dict(found)
+    written, refs = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
+                                   params["secret_version"] == "pinned", True) if secrets else ([], {})
+    desired = desired_state(params)
+    _with_secret_refs(desired, current, refs)
+    changes = list(_plan(params, path, current, desired)["changes"])
+    if not serves_latest(current):
+        changes.append("traffic")
+    if invoker and not changes and not written and not invoker_matches(module, params):
+        changes.append("allow_unauthenticated")
+    return {"settled": not (changes or written), "changes": changes, "secrets_changed": written,
+            "current": current}
+
+
 # ------------------------------------------------------------------ absent
 def ensure_absent(module):
     service_id = module.params["name"]
@@ -229,7 +267,7 @@ def ensure_absent(module):
         operation = api.delete_service(services, name=full_name, etag=current.get("etag"))
         if module.params["wait"]:
             api.wait(operation, module.params["wait_timeout"], f"delete service {service_id}", client=services,
-                     result_type=run_v2.Service)
+                     result_type=api.service_type())
     result = {"changed": True, "service": None, "revision": None, "changed_options": ["state"]}
     if module.diff_mode:
         result["diff"] = {"before": {"state": "present", "uri": current.get("uri")}, "after": {"state": "absent"}}

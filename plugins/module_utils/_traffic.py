@@ -19,11 +19,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import TAG_AND_NAME_MAX, TAG_RE, short, writable
 
-try:
-    from google.cloud import run_v2
-except ImportError:  # reported by CloudRunModule
-    pass
-
 
 # ----------------------------------------------------- targets, to and from the API
 LATEST = "LATEST"
@@ -319,7 +314,7 @@ def ensure_traffic(module):
             return dict(service, traffic=planned["spec"]["traffic"])
         operation = api.update_service(services, name=full_name, service=planned["spec"])
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
-                                client=services, result_type=run_v2.Service))
+                                client=services, result_type=api.service_type()))
 
     service, planned, written = read_plan_write(module, full_name, plan_for, write, first_read)
     for tag, revision in sorted(planned["dropped"].items()):

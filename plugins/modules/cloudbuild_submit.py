@@ -137,7 +137,8 @@ def main():
         build_timeout=dict(type="int", default=600),
         wait_timeout=dict(type="int", default=1200),
     )
-    CloudRunModule(argument_spec, supports_check_mode=True).run(submit)
+    CloudRunModule(argument_spec, libraries=("google-cloud-build", "google-cloud-storage"),
+                   supports_check_mode=True).run(submit)
 
 
 if __name__ == "__main__":

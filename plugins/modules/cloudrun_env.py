@@ -150,7 +150,8 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )
-    CloudRunModule(argument_spec, supports_check_mode=True).run(ensure_env)
+    CloudRunModule(argument_spec, libraries=("google-cloud-run", "google-cloud-secret-manager"),
+                   supports_check_mode=True).run(ensure_env)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,20 @@ description:
   - A Dockerfile C(HEALTHCHECK), which Cloud Run ignores.
   - The settings a deploy will send (O(service)), with the rules of M(nadle.cloudrun.cloudrun_service), so a bad value
     fails before anything is uploaded or built.
-  - No request is made to any API.
+  - No request is made to any API, unless O(compare=true), and then only after every check passed.
+  - With O(compare=true), once every check passed, it reads the live service and says whether a deploy of O(service)
+    (and of the source, with O(image_repository)) has anything to do (RV(settled)), with one read of the service and
+    one of each secret. A settled service gets one health check (O(health)), whose first request, sent without a
+    token, also shows whether anyone may call it; without O(health) the invoker policy is read instead.
+    This is how the M(nadle.cloudrun.cloudrun_deploy) role makes a run with nothing to do one module run per service.
 author:
   - nadle engineers (@nadle)
+extends_documentation_fragment:
+  - nadle.cloudrun._gcp
+  - nadle.cloudrun._gcp.action_group
 attributes:
   check_mode:
-    description: Reports what O(fix) would rewrite without rewriting it.
+    description: Reports what O(fix) would rewrite without rewriting it. O(compare) only reads, in check mode too.
     support: full
   diff_mode:
     description: Nothing to diff; the findings name every file O(fix) rewrites.
@@ -86,6 +94,34 @@ options:
         C(app_cpu) sets it. An option that is not a key is called by its own name."
     type: dict
     default: {}
+  source_checks:
+    description:
+      - Check the files of O(path). With V(false), O(path) is only hashed for O(image_repository).
+    type: bool
+    default: true
+  image_repository:
+    description:
+      - The repository a build of O(path) goes to, without a tag, as M(nadle.cloudrun.cloudbuild_submit) takes it.
+        With O(path), RV(image) is the image a build of this source gets (tagged with the hash of what a build
+        uploads), and O(compare) compares the service with it when O(service) has no C(image).
+      - A deploy by this tag runs the digest it points to when the revision is made, since Cloud Run resolves a tag
+        to a digest for each revision; the tag names the source, so an unchanged source is seen without a registry
+        request.
+    type: str
+  compare:
+    description:
+      - Read the live service and say whether M(nadle.cloudrun.cloudrun_service) with O(service) (a tag on the newest
+        revision, as the role deploys) would change nothing, and whether that revision serves all the traffic
+        (RV(settled)). Reads only. Needs the auth options and google-cloud-run and google-cloud-secret-manager.
+    type: bool
+    default: false
+  health:
+    description:
+      - When the service is settled, check it as M(nadle.cloudrun.http_healthcheck) would, once, at its URL and
+        C(path) (default C(/)). Takes the options of that module, except C(url). Unhealthy fails the task.
+      - With C(id_token) V(auto) (the default) the first request goes without a token, so it shows whether anyone may
+        call the service, and that decides O(service)'s C(allow_unauthenticated) without reading the IAM policy.
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -110,6 +146,19 @@ EXAMPLES = r"""
       env_files: [files/.env.prod]
       secret_keys: [MONGODB_URL]
       required: [MONGODB_URL]
+
+- name: Is there anything to deploy? (one read of the service, one per secret, one health request)
+  nadle.cloudrun.cloudrun_preflight:
+    path: ./backend
+    image_repository: europe-west1-docker.pkg.dev/my-project/apps/backend
+    service:
+      name: backend
+      region: europe-west1
+      allow_unauthenticated: true
+    compare: true
+    health:
+      path: /health
+  register: plan
 """
 
 RETURN = r"""
@@ -159,6 +208,46 @@ fixed_files:
   returned: always
   type: list
   elements: str
+image:
+  description: The image a build of O(path) gets, when O(image_repository) is set; else null.
+  returned: always
+  type: str
+  sample: europe-west1-docker.pkg.dev/my-project/apps/backend:src-3f2a9c0d1e4b5a6c7d8e
+source_hash:
+  description: The sha256 of what a build of O(path) uploads, when O(image_repository) is set; else null.
+  returned: always
+  type: str
+settled:
+  description: Whether the live service is already as O(service) asks, serves it with all its traffic, and (with
+    O(health)) is healthy, so a deploy has nothing to do.
+  returned: when O(compare=true)
+  type: bool
+changes:
+  description:
+    - What differs, when not settled. Option names, or C(state) (no such service), C(revision) (its newest revision
+      failed), C(tag) (the tag is not on the newest revision), C(traffic) (the newest revision does not serve 100%).
+  returned: when O(compare=true)
+  type: list
+  elements: str
+secrets_changed:
+  description: The secret keys whose value differs from the latest version in Secret Manager.
+  returned: when O(compare=true)
+  type: list
+  elements: str
+service:
+  description: The service as read, in the form M(nadle.cloudrun.cloudrun_service) returns it; null when it does not
+    exist.
+  returned: when O(compare=true)
+  type: dict
+traffic:
+  description: The service's traffic targets as read, as M(nadle.cloudrun.cloudrun_traffic) takes them.
+  returned: when O(compare=true)
+  type: list
+  elements: dict
+health:
+  description: The health check's result (as M(nadle.cloudrun.http_healthcheck) returns it), when one was made.
+  returned: when O(compare=true)
+  type: dict
 """
 
 from ansible.module_utils.basic import missing_required_lib
@@ -182,8 +271,14 @@ def main():
             # would need their documentation twice. Its secret values are masked there.
             service=dict(type="dict"),
             service_names=dict(type="dict", default={}),
+            source_checks=dict(type="bool", default=True),
+            image_repository=dict(type="str"),
+            compare=dict(type="bool", default=False),
+            # http_healthcheck's options (checked with its spec in _settled.health_problems), and path.
+            health=dict(type="dict"),
         ),
-        api=False, supports_check_mode=True, required_one_of=[("path", "service")],
+        # The auth options are for compare; the Google libraries are needed (and loaded) only then.
+        libraries=None, supports_check_mode=True, required_one_of=[("path", "service")],
     )
     for present, package in ((_preflight.HAS_DOCKERFILE_PARSE, "dockerfile-parse"), (_context.HAS_DOCKER_PY, "docker")):
         if not present and module.params["path"]:

@@ -483,7 +483,8 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args impor
 
 def main():
     # The options are declared in module_utils/_service_args.py (the managed ones in _options.py, the env entry in _env.py).
-    CloudRunModule(argument_spec(), supports_check_mode=True).run(ensure_service)
+    CloudRunModule(argument_spec(), libraries=("google-cloud-run", "google-cloud-secret-manager"),
+                   supports_check_mode=True).run(ensure_service)
 
 
 if __name__ == "__main__":

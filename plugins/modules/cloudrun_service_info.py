@@ -140,7 +140,8 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._results import rea
 def main():
     argument_spec = dict(name=dict(type="str"), log_lines=dict(type="int", default=0),
                          mask_secrets=dict(type="bool", default=False))
-    CloudRunModule(argument_spec, supports_check_mode=True).run(read_services)
+    CloudRunModule(argument_spec, libraries=("google-cloud-run", "google-cloud-secret-manager"),
+                   supports_check_mode=True).run(read_services)
 
 
 if __name__ == "__main__":

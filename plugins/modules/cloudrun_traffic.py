@@ -157,7 +157,7 @@ def main():
         remove_tags=dict(type="list", elements="str"),
         wait_timeout=dict(type="int", default=300),
     )
-    CloudRunModule(argument_spec, supports_check_mode=True,
+    CloudRunModule(argument_spec, libraries=("google-cloud-run",), supports_check_mode=True,
                    mutually_exclusive=[("traffic", "promote", "rollback", "to_latest")]).run(ensure_traffic)
 
 

@@ -144,28 +144,11 @@ used_id_token:
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
-from ansible_collections.nadle.cloudrun.plugins.module_utils._health import wait_healthy
+from ansible_collections.nadle.cloudrun.plugins.module_utils._health import ARGUMENT_SPEC, wait_healthy
 
 
 def main():
-    argument_spec = dict(
-        url=dict(type="str", required=True),
-        method=dict(type="str", default="GET"),
-        headers=dict(type="dict"),
-        body=dict(type="str"),
-        status_codes=dict(type="list", elements="int", default=[200]),
-        json_contains=dict(type="raw"),
-        body_regex=dict(type="str"),
-        deadline=dict(type="int", default=120),
-        request_timeout=dict(type="int", default=10),
-        initial_delay=dict(type="float", default=1.0),
-        max_delay=dict(type="float", default=10.0),
-        validate_certs=dict(type="bool", default=True),
-        follow_redirects=dict(type="bool", default=True),
-        id_token=dict(type="str", default="auto", choices=["auto", "always", "never"]),
-        audience=dict(type="str"),
-    )
-    CloudRunModule(argument_spec, supports_check_mode=True).run(wait_healthy)
+    CloudRunModule(ARGUMENT_SPEC, supports_check_mode=True).run(wait_healthy)
 
 
 if __name__ == "__main__":

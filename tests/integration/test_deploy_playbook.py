@@ -154,12 +154,39 @@ def test_second_run_changes_nothing_and_writes_nothing(repo):
     assert recap(result)["changed"] == 0, result.stdout[-6000:]
     counted = repo.requests()
     assert counted["writes"] == 0, counted
-    assert counted["total"] > 0  # it did look
-    # Issue 15: nothing to roll out, so no candidate check, no traffic step, and the service checked once.
-    assert re.search(r"Health check of the candidate\] \*+\nskipping:", result.stdout), result.stdout[-6000:]
-    assert "Percent of the traffic to the candidate" not in result.stdout
-    assert result.stdout.count("Health check of the service] ") == 1
+    # Issue 15: preflight's one read of the service and one of each secret find it as asked, so nothing
+    # is built, deployed or promoted; its one health request to the service is the run's only other one.
+    assert counted["by_rpc"] == {"GetService": 1, "AccessSecretVersion": 2}, counted
+    assert re.search(r"cloudrun_deploy : Build\] \*+\nskipping:", result.stdout), result.stdout[-6000:]
+    assert "Health check of" not in result.stdout and "Percent of the traffic" not in result.stdout
     assert '"status": "healthy"' in result.stdout
+
+
+def test_a_public_invoker_removed_by_hand_is_seen_by_the_noop_health_request_and_put_back(repo):
+    """Issue 15: the no-op run reads no IAM policy; its health request, sent without a token, is the proof."""
+    name = f"{PARENT}/services/{SERVICE}"
+    request_json(f"{repo.api}/v2/{name}:setIamPolicy", {"policy": {"bindings": []}})
+    revisions = len(repo.revisions())
+    repo.reset_requests()
+    result = repo.playbook("deploy")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] >= 1
+    counted = repo.requests()
+    assert counted["by_rpc"].get("SetIamPolicy") == 1 and counted["writes"] == 1, counted
+    assert len(repo.revisions()) == revisions  # the template did not change: no revision
+    assert health(repo.service()["uri"])["status"] == "healthy"  # without a token again
+    repo.reset_requests()
+    assert recap(repo.playbook("deploy"))["changed"] == 0
+    assert repo.requests()["by_rpc"] == {"GetService": 1, "AccessSecretVersion": 2}
+
+
+def test_without_the_noop_health_check_the_invoker_policy_is_read(repo):
+    repo.reset_requests()
+    result = repo.playbook("deploy", "-e", "cloudrun_deploy_health_on_noop=false")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] == 0
+    assert repo.requests()["by_rpc"] == {"GetService": 1, "AccessSecretVersion": 2, "GetIamPolicy": 1}
+    assert '"health": null' in result.stdout
 
 
 def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):

@@ -1,8 +1,11 @@
-"""Auth options and endpoints: real google-auth credentials, built offline."""
+"""Auth options, endpoints and the libraries a module needs: real google-auth credentials, built offline."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
@@ -137,3 +140,26 @@ def test_an_access_token_cannot_mint_an_id_token_and_says_so(no_emulator):  # py
 
 def test_application_default_credentials_use_google_auths_own_lookup(no_emulator):  # noqa
     assert _base.id_token_credentials({"auth_kind": "application"}, None, "https://x.run.app") is None
+
+
+def test_a_missing_library_is_named_as_pip_names_it_without_importing_what_is_there():
+    assert _base.missing_library(("google-auth", "requests")) is None
+    _base.LIBRARIES["not-installed-here"] = "google.cloud.not_installed_here"
+    try:
+        assert _base.missing_library(("requests", "not-installed-here")) == "not-installed-here"
+    finally:
+        del _base.LIBRARIES["not-installed-here"]
+
+
+@pytest.mark.parametrize("module, loaded, not_loaded", [
+    # Issue 15: a module loads only the clients it calls (python -X importtime: google-cloud-run is 0.5 s).
+    ("cloudrun_preflight", [], ["google.auth", "google.api_core", "google.cloud.run_v2"]),
+    ("http_healthcheck", ["requests"], ["google.cloud.run_v2", "google.cloud.secretmanager_v1"]),
+    ("cloudbuild_submit", ["google.cloud.devtools.cloudbuild_v1"], ["google.cloud.run_v2"]),
+])
+def test_a_module_imports_only_what_it_uses(module, loaded, not_loaded):
+    code = (f"import sys, ansible_collections.nadle.cloudrun.plugins.modules.{module}; "
+            f"print(sorted(m for m in {loaded + not_loaded!r} if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout
+    assert found.strip() == repr(sorted(loaded))

@@ -112,14 +112,14 @@ def test_no_dockerfile(tmp_path):
 
 def test_the_settings_of_a_deploy_are_checked_with_cloudrun_services_rules():
     hidden = []
-    found, keys = check_service(
+    found, keys, _valid = check_service(
         {"name": "svc", "region": "europe_west1", "cpu": "3", "concurrency": "many", "secrets": {"TOKEN": "s3cr3t-value"}},
         {"region": "app_region", "cpu": "app_cpu", "concurrency": "app_concurrency"}, hidden.extend)
     messages = [f["message"] for f in found]
     assert messages[0].startswith("app_region: 'europe_west1' is not a region name")
     assert "argument 'app_concurrency' is of type str" in messages[1]
     assert keys is None and "s3cr3t-value" in hidden  # hidden before anything else could print it
-    found, keys = check_service({"name": "svc", "cpu": "3", "env": {"A": "1"}, "secrets": {"B": "2"},
-                                 "required": ["A", "C"]}, {"cpu": "app_cpu"}, hidden.extend)
+    found, keys, _valid = check_service({"name": "svc", "cpu": "3", "env": {"A": "1"}, "secrets": {"B": "2"},
+                                         "required": ["A", "C"]}, {"cpu": "app_cpu"}, hidden.extend)
     assert [f["message"].split(":")[0] for f in found] == ["app_cpu", "required"]
     assert keys == {"A", "B"}
