@@ -25,6 +25,7 @@ ENTRY_SPEC = dict(
     secret_keys=dict(type="list", elements="str", no_log=False),
     secret_version=dict(type="str", default="pinned", choices=["pinned", "latest"]),
     required=dict(type="list", elements="str"),
+    grant_secret_access=dict(type="bool", default=True),
 )
 
 
@@ -36,7 +37,8 @@ def read_entry(params):
     except DotenvError as exc:
         return None, {}, {}, [str(exc)]
     for key, value in (params.get("env") or {}).items():
-        plain[key] = env_value(value)
+        # A Secret Manager reference stays a dict; a list or null stays as given, for check_env to refuse.
+        plain[key] = value if isinstance(value, (dict, list, tuple)) or value is None else env_value(value)
         origins[key] = "env"
     secrets = {k: env_value(v) for k, v in (params.get("secrets") or {}).items()}
     problems = []

@@ -36,3 +36,11 @@ def test_an_unreadable_file_is_a_problem_not_an_exception(tmp_path):
 def test_missing_required():
     assert _env.missing_required(["A"], {"A": "1"}) is None
     assert _env.missing_required(["A", "B", "C"], {"A": "1"}).startswith("required: B, C are in required but in none of env, env_files or secrets.")
+
+
+def test_a_secret_reference_in_env_stays_a_reference_and_a_null_is_refused():
+    """A reference {secret, version} in env is sent as a secretKeyRef, never as its text (a session-4 slip)."""
+    plain, _secrets, _origins, problems = _env.read_entry({"env": {
+        "TOKEN": {"secret": "shared-token", "version": "3"}, "PORTS": 8080, "EMPTY": None}})
+    assert plain["TOKEN"] == {"secret": "shared-token", "version": "3"} and plain["PORTS"] == "8080"
+    assert problems == ["env: EMPTY must be a string, or a Secret Manager reference {secret: NAME, version: latest|N}."]
