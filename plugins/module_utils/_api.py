@@ -17,9 +17,10 @@ import functools
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._options import split_image
+from ansible_collections.nadle.cloudrun.plugins.module_utils._options import google_registry, split_image
 
 # Only what every call needs is imported here (google-auth, requests, api_core: some 0.3 s). The
 # clients and their message types (google-cloud-run alone is 0.5 s) are imported by the functions
@@ -344,6 +345,11 @@ def read_revision_logs(session, endpoint, project, service_id, revision_id, limi
 
 
 # ------------------------------------------------------------ Secret Manager
+@api_call("get secret {name}", not_found=None)
+def get_secret(client, name):
+    return client.get_secret(name=name, retry=api_retry())
+
+
 @api_call("create secret {secret_id}")
 def create_secret(client, parent, secret_id, labels=None):
     secret = {"replication": {"automatic": {}}, "labels": labels or {}}
@@ -415,21 +421,70 @@ MANIFEST_TYPES = ", ".join((
 ))
 
 
+def _challenge(header):
+    """The parameters of a ``WWW-Authenticate: Bearer realm="...",service="...",scope="..."`` challenge."""
+    scheme, _sep, rest = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return {}
+    return dict(re.findall(r'(\w+)="([^"]*)"', rest))
+
+
+def _local(host):
+    """Docker's own rule: a registry on this machine may be plain http."""
+    name = urlsplit(f"//{host}").hostname or ""
+    return name == "localhost" or name.startswith("127.")
+
+
+def _anonymous_token(challenge, timeout):
+    """A registry's anonymous pull token from its token service (the Docker registry token flow), or None.
+
+    Nothing of the deployer's is sent: no Google token, no credentials, only what the challenge named.
+    """
+    realm = challenge.get("realm", "")
+    parts = urlsplit(realm)
+    if parts.scheme != "https" and not (parts.scheme == "http" and _local(parts.netloc)):
+        return None  # a realm that is not https could hand a token to anyone on the way
+    params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
+    try:
+        with requests.Session() as anonymous:
+            answer = anonymous.get(realm, params=params, timeout=timeout)
+        if answer.status_code != 200:
+            return None
+        body = answer.json()
+    except (requests.RequestException, ValueError):
+        return None
+    return body.get("token") or body.get("access_token")
+
+
 def image_digest(session, image, emulator=None, timeout=30):
     """The ``sha256:`` digest ``image`` points at now (registry v2 manifest HEAD), or None if it does not exist.
 
-    The registry answers with the OAuth token google-auth signs the request with (Artifact
-    Registry and gcr.io). With an emulator, one endpoint stands for every registry.
+    ``session`` signs requests with the deployer's Google token, and is used only for Google's
+    registries (Artifact Registry, gcr.io) and the emulator, which stands for every registry. Any
+    other registry (Docker Hub, a GHCR, a registry on localhost) is asked without credentials and
+    gets, when it challenges, its own anonymous token from its own token service.
     """
     host, repo, tag, digest = split_image(image)
     if digest:
         return digest
-    base = f"{emulator}/v2/{host}" if emulator else f"https://{host}/v2"
-    url = f"{base}/{repo}/manifests/{tag or 'latest'}"
+    signed = bool(emulator) or google_registry(host)
+    if emulator:
+        url = f"{emulator}/v2/{host}/{repo}/manifests/{tag or 'latest'}"
+    else:
+        url = f"{'http' if _local(host) else 'https'}://{host}/v2/{repo}/manifests/{tag or 'latest'}"
+    headers = {"Accept": MANIFEST_TYPES}
+    client = session if signed else requests.Session()
     try:
-        response = session.head(url, headers={"Accept": MANIFEST_TYPES}, timeout=timeout)
+        response = client.head(url, headers=headers, timeout=timeout)
+        if response.status_code == 401 and not signed:
+            token = _anonymous_token(_challenge(response.headers.get("WWW-Authenticate")), timeout)
+            if token:
+                response = client.head(url, headers=dict(headers, Authorization=f"Bearer {token}"), timeout=timeout)
     except requests.RequestException as exc:
         raise CloudRunError(f"Failed to look up image {image} in its registry: {exc}") from exc
+    finally:
+        if not signed:
+            client.close()
     if response.status_code == 404:
         return None
     if response.status_code != 200 or not response.headers.get("Docker-Content-Digest"):

@@ -57,6 +57,12 @@ def parse_timeout(value):
     return hours * 3600 + minutes * 60 + seconds
 
 
+DOCKER_HUB = "registry-1.docker.io"
+DOCKER_HUB_NAMES = ("docker.io", "index.docker.io", "registry-1.docker.io")
+# Artifact Registry (REGION-docker.pkg.dev) and Container Registry (gcr.io, us.gcr.io, ...).
+GOOGLE_REGISTRY_RE = re.compile(r"^(?:[a-z0-9-]+-docker\.pkg\.dev|(?:[a-z0-9-]+\.)?gcr\.io)$")
+
+
 def split_image(image):
     """``host/repo:tag@digest`` -> (host, repo, tag or None, digest or None); Docker Hub when no host."""
     digest = None
@@ -66,9 +72,16 @@ def split_image(image):
     if ":" in image.rsplit("/", 1)[-1]:
         image, tag = image.rsplit(":", 1)
     first, _sep, rest = image.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
+    if rest and ("." in first or ":" in first or first == "localhost") and first not in DOCKER_HUB_NAMES:
         return first, rest, tag, digest
-    return "registry-1.docker.io", image if "/" in image else f"library/{image}", tag, digest
+    # Docker Hub, named or not: docker.io/nginx is registry-1.docker.io/library/nginx, as Docker reads it.
+    path = rest if rest and first in DOCKER_HUB_NAMES else image
+    return DOCKER_HUB, path if "/" in path else f"library/{path}", tag, digest
+
+
+def google_registry(host):
+    """Whether ``host`` is Google's (Artifact Registry or Container Registry): the only hosts a Google token goes to."""
+    return bool(GOOGLE_REGISTRY_RE.match(host))
 
 
 def repository_problem(image, option="image"):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 
 import pytest
 import requests
@@ -129,3 +131,66 @@ def test_a_write_over_a_field_the_client_does_not_know_is_refused():
 ])
 def test_which_failed_writes_may_have_landed(details, lost):
     assert _api.lost_answer(CloudRunError("x", **details)) is lost
+
+
+class FakeRegistry:
+    """A registry on 127.0.0.1 that wants its own anonymous token, as Docker Hub does; records every request."""
+
+    DIGEST = "sha256:" + "ab" * 32
+
+    def __init__(self):
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+            def _answer(self, status, headers=(), body=b""):
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_GET(self):  # the token service
+                seen.append((self.command, self.path, self.headers.get("Authorization")))
+                self._answer(200, [("Content-Type", "application/json")], json.dumps({"token": "anon-pull"}).encode())
+
+            def do_HEAD(self):  # the manifest
+                seen.append((self.command, self.path, self.headers.get("Authorization")))
+                if self.headers.get("Authorization") != "Bearer anon-pull":
+                    realm = f"http://127.0.0.1:{self.server.server_port}/token"
+                    challenge = f'Bearer realm="{realm}",service="fake",scope="repository:team/app:pull"'
+                    return self._answer(401, [("WWW-Authenticate", challenge)])
+                if self.path.endswith("/missing"):
+                    return self._answer(404)
+                return self._answer(200, [("Docker-Content-Digest", FakeRegistry.DIGEST)])
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_registry_that_is_not_googles_never_sees_the_google_token():
+    """Issue 12: the deployer's OAuth token goes only to Google's registries; others get their own anonymous token."""
+    from google.auth.transport.requests import AuthorizedSession  # pylint: disable=import-outside-toplevel
+    from google.oauth2.credentials import Credentials  # pylint: disable=import-outside-toplevel
+    registry = FakeRegistry()
+    try:
+        signed = AuthorizedSession(Credentials(token="google-oauth-token"))  # what module.session() gives
+        assert _api.image_digest(signed, f"{registry.host}/team/app:v1") == FakeRegistry.DIGEST
+        assert _api.image_digest(signed, f"{registry.host}/team/app:missing") is None
+    finally:
+        registry.close()
+    assert registry.seen[:3] == [
+        ("HEAD", "/v2/team/app/manifests/v1", None),
+        ("GET", "/token?service=fake&scope=repository%3Ateam%2Fapp%3Apull", None),
+        ("HEAD", "/v2/team/app/manifests/v1", "Bearer anon-pull"),
+    ]
+    assert not [s for s in registry.seen if "google-oauth-token" in (s[2] or "")]

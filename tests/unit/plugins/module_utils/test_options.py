@@ -114,3 +114,24 @@ def test_ingress_unspecified_while_no_revision_is_active_is_not_drift():
     assert changed(desired, _options.observed_state(served, NAME)) == []
     observed = _options.observed_state(dict(SERVED, ingress="INGRESS_TRAFFIC_ALL"), NAME)
     assert changed(_options.desired_state(params(ingress="internal")), observed) == ["ingress"]
+
+
+@pytest.mark.parametrize("image, host, repo", [
+    ("nginx:1.27", "registry-1.docker.io", "library/nginx"),
+    ("docker.io/nginx", "registry-1.docker.io", "library/nginx"),
+    ("docker.io/bitnami/redis:7", "registry-1.docker.io", "bitnami/redis"),
+    ("index.docker.io/library/nginx", "registry-1.docker.io", "library/nginx"),
+    ("ghcr.io/org/app:v1", "ghcr.io", "org/app"),
+    ("europe-west1-docker.pkg.dev/p/r/app:v1", "europe-west1-docker.pkg.dev", "p/r/app"),
+])
+def test_image_hosts_as_docker_reads_them(image, host, repo):
+    assert _options.split_image(image)[:2] == (host, repo)
+
+
+@pytest.mark.parametrize("host, google", [
+    ("europe-west1-docker.pkg.dev", True), ("gcr.io", True), ("eu.gcr.io", True), ("us-docker.pkg.dev", True),
+    ("registry-1.docker.io", False), ("ghcr.io", False), ("gcr.io.example.com", False), ("evil-docker.pkg.dev.io", False),
+    ("127.0.0.1:5000", False),
+])
+def test_only_googles_registries_get_the_google_token(host, google):
+    assert _options.google_registry(host) is google
