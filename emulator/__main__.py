@@ -10,7 +10,8 @@ import threading
 
 from emulator import images
 from emulator.cloudbuild import CloudBuild
-from emulator.cloudrun import CloudRun, now, project_number
+from emulator.cloudrun import CloudRun, now
+from emulator.iam import Policies, project_number
 from emulator.faults import Faults
 from emulator.proxy import Proxy
 from emulator.runtime import Runtime
@@ -56,7 +57,7 @@ def main(argv=None):
 
     faults = Faults()
     runtime = Runtime(log_dir)
-    secrets = SecretManager(store, now)
+    secrets = SecretManager(store, now, Policies(store, faults))
     options = {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait, "secrets": secrets}
     cloudrun = CloudRun(store, runtime, faults, options)
     proxy = Proxy(args.host, cloudrun.route)

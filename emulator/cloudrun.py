@@ -4,10 +4,8 @@ State is kept as camelCase JSON dicts exactly as ``google.cloud.run_v2`` seriali
 (string enums, no default values); every body in and out goes through the official types.
 """
 
-import base64
 import copy
 import datetime
-import hashlib
 import json
 import os
 import random
@@ -18,14 +16,15 @@ import time
 import uuid
 
 from google.cloud import run_v2
-from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.iam.v1 import iam_policy_pb2
 from google.protobuf import json_format
 
 from emulator import images, validation
+from emulator.iam import Policies, project_number
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
 from emulator.proxy import forward
 from emulator.runtime import expand, host_environment
-from emulator.wire import parse, render
+from emulator.wire import parse, parse_pb, render
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 REVISION_TYPE = "type.googleapis.com/google.cloud.run.v2.Revision"
@@ -70,15 +69,6 @@ def short(name):
     return name.rsplit("/", 1)[-1]
 
 
-def parse_pb(raw, message, what):
-    """Parse a body into a plain protobuf message (the IAM types); an unknown field is a 400."""
-    try:
-        json_format.Parse(raw or b"{}", message)
-    except json_format.ParseError as exc:
-        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
-    return message
-
-
 def stale_etag(etag, service_id):
     # AIP-154: "If a user sends back an etag which does not match the current etag value, the service
     # must send an ABORTED error response" (HTTP 409; google.aip.dev pull requests 705 and 837).
@@ -89,10 +79,6 @@ def stale_etag(etag, service_id):
 def concurrent_change(service_id):
     return ApiError(409, f"Conflict for resource '{service_id}': the service was modified concurrently. "
                          "Read it again and retry.", "ABORTED")
-
-
-def project_number(project):
-    return str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
 
 
 def default_startup_probe(port):
@@ -130,6 +116,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         self._rr_lock = threading.Lock()
         self._start_locks = {}
         self._op_events = {}
+        self.policies = Policies(store, faults)
 
     def attach_proxy(self, proxy):
         self.proxy = proxy
@@ -521,6 +508,28 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 return condition.get("message", "")
         return None
 
+    def _secret_access_denied(self, container, revision_id, project, account):
+        """With the secret_iam fault (a fresh project), a revision whose service account may not read a
+        secret it references does not start, with Cloud Run's message for each such secret (as users
+        report it: terraform-google-modules/terraform-docs-samples#168)."""
+        if not self.faults.setting("secret_iam") or self.secrets is None:
+            return
+        denied = []
+        for index, item in enumerate(container.get("env") or []):
+            ref = (item.get("valueSource") or {}).get("secretKeyRef")
+            if ref and not self.secrets.readable_by(project, ref.get("secret", ""), f"serviceAccount:{account}"):
+                secret = ref.get("secret", "")
+                name = secret if secret.startswith("projects/") else \
+                    f"projects/{project_number(project)}/secrets/{secret}"
+                denied.append(
+                    f"spec.template.spec.containers[0].env[{index}].value_from.secret_key_ref.name: Permission denied "
+                    f"on secret: {name}/versions/{ref.get('version') or 'latest'} for Revision service account "
+                    f"{account}. The service account used must be granted the 'Secret Manager Secret Accessor' role "
+                    "(roles/secretmanager.secretAccessor) at the secret, project or higher level.")
+        if denied:
+            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. " + "\n".join(denied),
+                                  reason="REVISION_REASON_UNDEFINED")
+
     def _resolve_env(self, container, revision_id, project):
         env = {}
         for item in container.get("env") or []:
@@ -586,7 +595,9 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             env[key] = config.host_path(value)
             if key == "PATH":
                 env[key] = os.pathsep.join([value, host_environment()["PATH"]])
-        env.update(self._resolve_env(container, revision_id, revision_name.split("/")[1]))
+        project = revision_name.split("/")[1]
+        self._secret_access_denied(container, revision_id, project, template.get("serviceAccount", ""))
+        env.update(self._resolve_env(container, revision_id, project))
         env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
         argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
         if not argv:
@@ -909,52 +920,10 @@ class CloudRun:  # pylint: disable=too-many-public-methods
 
     # -------------------------------------------------------------------- IAM
     def get_iam_policy(self, resource, query=None):
-        """The policy; asked for at a version below 3, conditional bindings come back as IAM
-        documents it: the role renamed ``ROLE_withcond_HASH``, no condition, version 1
-        (cloud.google.com/iam/docs/policies#versions)."""
-        requested = int((query or {}).get("options.requestedPolicyVersion", ["0"])[0] or 0)
-        with self.store.lock:
-            self._service(resource)
-            policy = copy.deepcopy(self.store.policies.get(resource))
-        if not policy:
-            return {"etag": "ACAB"}
-        if requested < 3 and any(b.get("condition") for b in policy.get("bindings", [])):
-            for binding in policy["bindings"]:
-                condition = binding.pop("condition", None)
-                if condition:
-                    digest = hashlib.sha256(json.dumps(condition, sort_keys=True).encode()).hexdigest()[:20]
-                    binding["role"] = f"{binding['role']}_withcond_{digest}"
-            policy["version"] = 1
-        return policy
+        return self.policies.get(resource, query, exists=self._service)
 
     def set_iam_policy(self, resource, body):
-        request = parse_pb(body, iam_policy_pb2.SetIamPolicyRequest(), "setIamPolicy")
-        with self.store.lock:
-            self._service(resource)
-            current = self.store.policies.get(resource, {"etag": "ACAB"})
-            sent_etag = base64.b64encode(request.policy.etag).decode() if request.policy.etag else ""
-            if (sent_etag and sent_etag != current.get("etag")) or self.faults.take_etag_conflict():
-                raise ApiError(409, "There were concurrent policy changes. Please retry the whole "
-                                    "read-modify-write with exponential backoff.", "ABORTED")
-            if any("_withcond_" in b.role for b in request.policy.bindings):
-                raise ApiError(400, "Policy bindings with roles of the form ROLE_withcond_HASH come from a "
-                                    "policy read at version 1; read it at version 3 to change it.")
-            if any(b.condition.expression for b in request.policy.bindings) and request.policy.version < 3:
-                raise ApiError(400, "A policy with conditional role bindings must be set with version 3.")
-            if self.faults.drs() and any("allUsers" in b.members or "allAuthenticatedUsers" in b.members
-                                         for b in request.policy.bindings):
-                # Domain Restricted Sharing, as users report Cloud Run's answer; the supported way to a
-                # public service there is Service.invokerIamDisabled.
-                raise ApiError(400, "One or more users named in the policy do not belong to a permitted "
-                                    "customer, perhaps due to an organization policy.", "FAILED_PRECONDITION")
-            policy = policy_pb2.Policy()
-            policy.CopyFrom(request.policy)
-            policy.version = policy.version or 1
-            policy.etag = uuid.uuid4().bytes[:8]
-            stored = json_format.MessageToDict(policy)
-            self.store.policies[resource] = stored
-            self.store.save()
-        return stored
+        return self.policies.set(resource, body, exists=self._service)
 
     def test_iam_permissions(self, resource, body):
         request = parse_pb(body, iam_policy_pb2.TestIamPermissionsRequest(), "testIamPermissions")

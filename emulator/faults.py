@@ -28,6 +28,7 @@ SETTINGS = {
     "log_lag_ms": int,       # a log line reaches entries:list this long after it was written
     "second_writer": bool,   # just before the next service update, another writer changes the service
     "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
+    "secret_iam": bool,      # a fresh project: a revision reads a secret only with secretAccessor on it
     "seed": int,
 }
 
@@ -43,7 +44,7 @@ class Faults:
         with self.lock:
             self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
                              "latency_ms": 0, "pending_polls": 0, "rollout_ms": 0, "etag_conflict": False, "outage_ms": 0,
-                             "drs": False, "second_writer": False,
+                             "drs": False, "second_writer": False, "secret_iam": False,
                              "commit_then_fail": 0, "build_status": "", "log_lag_ms": 0, "seed": 0}
             self.outage_until = 0.0
             self.rng = random.Random(0)

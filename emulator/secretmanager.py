@@ -6,22 +6,52 @@ import uuid
 from google.cloud import secretmanager_v1
 
 from emulator.errors import ApiError, not_found, or_not_found
+from emulator.iam import project_number
 from emulator.wire import parse, render
+
+
+ACCESSOR = "roles/secretmanager.secretAccessor"
+
+
+def numbered(name):
+    """``projects/ID/...`` as Secret Manager answers it: with the project's number ("gcloud returns the
+    resource identifier which includes the project number", GoogleCloudPlatform/python-docs-samples#7212;
+    hashicorp/terraform-provider-google#11343). Requests may name the project either way."""
+    parts = name.split("/")
+    if len(parts) > 1 and parts[0] == "projects" and not parts[1].isdigit():
+        parts[1] = project_number(parts[1])
+    return "/".join(parts)
 
 
 def _view(message_type, record):
     """A stored record as the API shows it: without the emulator's own ``_`` fields, through its type."""
-    return render(message_type, {k: v for k, v in record.items() if not k.startswith("_")})
+    shown = {k: v for k, v in record.items() if not k.startswith("_")}
+    if "name" in shown:
+        shown["name"] = numbered(shown["name"])
+    return render(message_type, shown)
 
 
 class SecretManager:
-    """Secrets by name (``projects/P/secrets/S``), each with numbered versions."""
+    """Secrets by name (``projects/P/secrets/S``), each with numbered versions and an IAM policy."""
 
-    def __init__(self, store, now):
+    def __init__(self, store, now, policies):
         self.store = store
         self.now = now
+        self.policies = policies
+
+    def _stored(self, name):
+        """``name`` as the store keys it (by project ID), whether the request named the project by ID or by
+        number: Google takes either (GoogleCloudPlatform/python-docs-samples#7212)."""
+        parts = name.split("/")
+        if len(parts) >= 4 and parts[0] == "projects" and parts[1].isdigit():
+            with self.store.lock:
+                for key in self.store.secrets:
+                    if numbered(key) == "/".join(parts[:4]):
+                        return "/".join([key] + parts[4:])
+        return name
 
     def _secret(self, name):
+        name = self._stored(name)
         return or_not_found(self.store.secrets.get(name), f"Secret [{name}] not found or has no versions.")
 
     def create_secret(self, project, query, body):
@@ -47,6 +77,7 @@ class SecretManager:
     def add_version(self, parent, body):
         request = parse(body, secretmanager_v1.AddSecretVersionRequest, "addVersion")
         payload = request.get("payload", {})
+        parent = self._stored(parent)
         with self.store.lock:
             secret = self._secret(parent)
             number = len(secret["_versions"]) + 1
@@ -59,6 +90,7 @@ class SecretManager:
     def _version(self, name):
         """A version by number, or ``latest``: the most recently created version, whatever its state
         ("latest" is an alias for the most recently created version; Secret Manager docs)."""
+        name = self._stored(name)
         parent, _sep, ref = name.partition("/versions/")
         versions = self._secret(parent)["_versions"]
         if ref == "latest":
@@ -99,8 +131,20 @@ class SecretManager:
         with self.store.lock:
             version = self._enabled(self._version(name))
             data = version["_data"]
-        response = {"name": version["name"], "payload": {"data": data}}
+        response = {"name": numbered(version["name"]), "payload": {"data": data}}
         return render(secretmanager_v1.AccessSecretVersionResponse, response)
+
+    def get_iam_policy(self, name, query):
+        return self.policies.get(self._stored(name), query, exists=self._secret)
+
+    def set_iam_policy(self, name, body):
+        return self.policies.set(self._stored(name), body, exists=self._secret)
+
+    def readable_by(self, project, secret, member):
+        """Whether ``member`` may access ``secret``'s versions: roles/secretmanager.secretAccessor on the
+        secret (the emulator has no project-level policy)."""
+        name = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+        return self.policies.has_member(self._stored(name), ACCESSOR, member)
 
     def resolve(self, project, secret, version):
         """The text of ``secret`` (an ID in ``project`` or a full name) at ``version``; None if missing."""

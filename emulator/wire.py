@@ -31,3 +31,12 @@ class Raw:
         self.status = status
         self.payload = payload
         self.headers = list(headers)
+
+
+def parse_pb(raw, message, what):
+    """Parse a body into a plain protobuf message (the IAM types); an unknown field is a 400."""
+    try:
+        json_format.Parse(raw or b"{}", message)
+    except json_format.ParseError as exc:
+        raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
+    return message

@@ -10,6 +10,7 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2, secretmanager_v1
 
 from conftest import ECHO_IMAGE, PARENT
+from emulator.iam import project_number
 
 PROJECT = "projects/demo-project"
 
@@ -24,7 +25,9 @@ def secrets_client(emulator):
 def test_secret_versions_and_access(secrets):
     secret = secrets.create_secret(parent=PROJECT, secret_id="db-password",
                                    secret={"replication": {"automatic": {}}})
-    assert secret.name == f"{PROJECT}/secrets/db-password"
+    # Answers name the project by number, as Google's do; requests may use either (python-docs-samples#7212).
+    assert secret.name == f"projects/{project_number('demo-project')}/secrets/db-password"
+    assert secrets.get_secret(name=f"{PROJECT}/secrets/db-password").name == secret.name
     with pytest.raises(exceptions.Conflict):
         secrets.create_secret(parent=PROJECT, secret_id="db-password", secret={})
     with pytest.raises(exceptions.NotFound):
@@ -61,3 +64,29 @@ def test_missing_secret_fails_the_revision(services, service_id):
         services.create_service(parent=PARENT, service=_service_with_secret("never-created"),
                                 service_id=service_id).result(timeout=60)
     assert "Secret 'never-created' version 'latest' for APP_TOKEN was not found" in err.value.message
+
+
+def test_a_fresh_project_lets_a_revision_read_only_the_secrets_its_account_was_granted(
+        emulator, secrets, services, service_id):
+    """The secret_iam fault: Cloud Run's message per secret (terraform-docs-samples#168), until the grant."""
+    secret = secrets.create_secret(parent=PROJECT, secret_id=f"{service_id}-fresh", secret={})
+    secrets.add_secret_version(parent=secret.name, payload={"data": b"fresh-value"})
+    account = f"{project_number('demo-project')}-compute@developer.gserviceaccount.com"
+    emulator.admin("faults", {"secret_iam": True})
+    try:
+        with pytest.raises(exceptions.GoogleAPICallError) as err:
+            services.create_service(parent=PARENT, service_id=service_id,
+                                    service=_service_with_secret(f"{service_id}-fresh")).result(timeout=60)
+        assert (f"Permission denied on secret: {secret.name}/versions/latest for Revision service account "
+                f"{account}. The service account used must be granted the 'Secret Manager Secret Accessor' role "
+                "(roles/secretmanager.secretAccessor) at the secret, project or higher level.") in str(err.value)
+        policy = secrets.get_iam_policy(request={"resource": secret.name})
+        policy.bindings.add(role="roles/secretmanager.secretAccessor", members=[f"serviceAccount:{account}"])
+        secrets.set_iam_policy(request={"resource": secret.name, "policy": policy})
+        service = services.get_service(name=f"{PARENT}/services/{service_id}")
+        service.template.revision = ""
+        service.template.labels["try"] = "two"
+        ready = services.update_service(service=service).result(timeout=60)
+        assert ready.latest_ready_revision == ready.latest_created_revision
+    finally:
+        emulator.admin("faults", method="DELETE")
