@@ -27,10 +27,13 @@ options:
   secrets:
     description:
       - "Env variables whose values are kept in Secret Manager, as C(KEY: value). Each value goes to the secret
-        C(SERVICE-KEY) (lowercase, C(_) as C(-)), created when missing and given a new version only when the value
-        changed; the env references it."
+        C(SERVICE_KEY) (the service name, C(_), the key as it is; a character a secret ID cannot hold, and C(-), is
+        written C(-) and two hex digits, so no two services' keys share a secret), created when missing with the labels
+        C(managed-by), C(cloud-run-service) and C(env-key), and given a new version only when the value changed; the
+        env references it. A secret that another service's C(cloud-run-service) label claims is never written."
       - A key may not also be in O(env) or O(env_files).
-      - The runtime service account needs C(roles/secretmanager.secretAccessor) on the secrets.
+      - The runtime service account needs C(roles/secretmanager.secretAccessor) on the secrets; see
+        O(grant_secret_access).
     type: dict
   secret_keys:
     description:
@@ -50,6 +53,18 @@ options:
         written.
     type: list
     elements: str
+  grant_secret_access:
+    description:
+      - Give the account the revision runs as C(roles/secretmanager.secretAccessor) on each secret this task creates
+        or gives a new version, so the revision can read it (a fresh project's revisions fail without it). The
+        account is the service's C(service_account), else the one it runs as now, else the project's default
+        compute account C(PROJECT_NUMBER-compute@developer.gserviceaccount.com).
+      - Only the binding of that one member is added; every other binding stays. A secret whose value did not change
+        is not looked at, so a run with nothing to do reads no policy.
+      - V(false) for projects whose IAM is managed elsewhere (Terraform, an org policy). A revision that then cannot
+        read a secret fails with Cloud Run's message, which names the secret, the account and the role.
+    type: bool
+    default: true
 notes:
   - Plain env values show in results and diffs like any other setting. Values of O(secrets) and O(secret_keys) never
     do; any run of 8 or more of their characters is masked in every message, warning and log line the module

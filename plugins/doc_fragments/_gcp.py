@@ -27,11 +27,14 @@ options:
       - V(application) uses Application Default Credentials (C(gcloud auth application-default login),
         E(GOOGLE_APPLICATION_CREDENTIALS), Workload Identity, the metadata server).
       - V(serviceaccount) uses a service account key from O(service_account_file) or O(service_account_contents).
+      - V(machineaccount) uses the metadata server's service account (a Compute Engine VM, GKE, Cloud Build), or
+        O(service_account_email) when the machine has several.
       - V(accesstoken) uses O(access_token) as an OAuth2 bearer token.
-      - Falls back to E(GCP_AUTH_KIND).
+      - The names are those of the C(google.cloud) collection's modules; like them, E(GCP_AUTH_KIND) is used
+        when the option is not set (AWX's Google credential sets it, with E(GCP_SERVICE_ACCOUNT_FILE)).
       - Ignored when an emulator endpoint is used (see O(api_endpoint)).
     type: str
-    choices: [application, serviceaccount, accesstoken]
+    choices: [application, serviceaccount, machineaccount, accesstoken]
     default: application
   service_account_file:
     description:
@@ -47,6 +50,12 @@ options:
     description:
       - An OAuth2 access token, for O(auth_kind=accesstoken).
       - Falls back to E(GCP_ACCESS_TOKEN).
+    type: str
+  service_account_email:
+    description:
+      - The metadata server's service account to use, for O(auth_kind=machineaccount); the machine's default one
+        when not set.
+      - Falls back to E(GCP_SERVICE_ACCOUNT_EMAIL).
     type: str
   impersonate_service_account:
     description:

@@ -66,7 +66,7 @@ RUN_ENDPOINT = "https://run.googleapis.com"
 # The clients an api_endpoint that is not an emulator applies to: it names a Cloud Run endpoint (say the
 # regional https://europe-west1-run.googleapis.com), which Secret Manager, Cloud Build and Storage do not answer.
 RUN_CLIENTS = ("services", "revisions")
-AUTH_KINDS = ["application", "serviceaccount", "accesstoken"]
+AUTH_KINDS = ["application", "serviceaccount", "machineaccount", "accesstoken"]
 
 
 class CloudRunError(Exception):
@@ -89,6 +89,7 @@ def gcp_argument_spec():
         service_account_contents=dict(type="jsonarg", no_log=True,
                                       fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_CONTENTS"])),
         access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["GCP_ACCESS_TOKEN"])),
+        service_account_email=dict(type="str", fallback=(env_fallback, ["GCP_SERVICE_ACCOUNT_EMAIL"])),
         impersonate_service_account=dict(type="str",
                                          fallback=(env_fallback, ["GCP_IMPERSONATE_SERVICE_ACCOUNT"])),
         scopes=dict(type="list", elements="str", fallback=(env_fallback, ["GCP_SCOPES"])),
@@ -137,8 +138,9 @@ def from_key(params, credentials_class, **options):
 def id_token_credentials(params, credentials, audience):
     """Credentials that mint Google ID tokens for ``audience`` from the module's own auth options.
 
-    Returns None for ``auth_kind=application`` (google-auth's ``fetch_id_token`` reads ADC: a
-    service account key or the metadata server). A bare access token cannot mint one.
+    Returns None for ``auth_kind=application`` and ``machineaccount`` (google-auth's ``fetch_id_token``
+    reads ADC: a service account key, or the metadata server's default account). A bare access token
+    cannot mint one.
     """
     # pylint: disable=import-outside-toplevel
     if params.get("impersonate_service_account"):
@@ -174,6 +176,12 @@ def build_credentials(params):
             from google.oauth2 import service_account
             credentials = from_key(params, service_account.Credentials, scopes=scopes)
             project = getattr(credentials, "project_id", None)
+        elif kind == "machineaccount":
+            # google.cloud's name for the metadata server's account (a VM, Cloud Build, an AWX on GCE).
+            # pylint: disable-next=import-outside-toplevel
+            from google.auth import compute_engine
+            credentials = compute_engine.Credentials(
+                service_account_email=params.get("service_account_email") or "default", scopes=scopes)
         else:
             if not params.get("access_token"):
                 raise CloudRunError("auth_kind=accesstoken needs access_token.")

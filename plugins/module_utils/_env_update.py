@@ -13,7 +13,7 @@ from __future__ import annotations
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import key_changes, missing_required, read_entry
-from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets
+from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, require_service, wait_for_rollout
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import env_from_api, ingress_container, request_body
@@ -75,8 +75,10 @@ def ensure_env(module):
     container = ingress_container(current.get("template") or {}) or {}
     desired, secret_values = desired_env(params, env_from_api(container.get("env")))
     module.hide(secret_values.values())
-    written, refs = ensure_secrets(module.client("secrets"), module.project, params["name"], secret_values,
-                                   params["secret_version"] == "pinned", module.check_mode)
+    running = (current.get("template") or {}).get("serviceAccount")
+    written, refs, granted = ensure_secrets(
+        module.client("secrets"), module.project, params["name"], secret_values, params["secret_version"] == "pinned",
+        module.check_mode, (lambda number: running or default_account(number)) if params["grant_secret_access"] else None)
     desired.update(refs)
 
     def write(service, planned):
@@ -86,8 +88,9 @@ def ensure_env(module):
     service, planned, rolled_out = read_plan_write(module, full_name, _planner(module, full_name, desired), write, current)
     changed = any(planned["changes"].values())
     final, revision = rolled_out if rolled_out else (service, None)
-    result = {"changed": changed or bool(written), "env_keys": sorted(desired), "changed_keys": planned["changes"],
-              "secrets_written": written, "revision": revision, "service": service_result(final)}
+    result = {"changed": changed or bool(written or granted), "env_keys": sorted(desired),
+              "changed_keys": planned["changes"], "secrets_written": written, "secrets_granted": granted,
+              "revision": revision, "service": service_result(final)}
     if module.diff_mode and changed:
         result["diff"] = {"before": {"env": planned["env"]}, "after": {"env": desired}}
     return result

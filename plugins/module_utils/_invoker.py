@@ -2,9 +2,11 @@
 # Copyright: nadle.cloudrun contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""PRIVATE to nadle.cloudrun: who may invoke a service, the public (allUsers) run.invoker binding.
+"""PRIVATE to nadle.cloudrun: IAM bindings the collection keeps, above all who may invoke a service.
 
-The policy is read, changed in that one member and written with its etag; every other binding stays.
+The public (allUsers) run.invoker binding of a service, and a runtime account's secretAccessor on
+a secret (``_secrets``): the policy is read, changed in that one member and written with its etag;
+every other binding stays.
 """
 
 from __future__ import annotations
@@ -18,48 +20,54 @@ ALL_USERS = "allUsers"
 IAM_ATTEMPTS = 3
 
 
-def _has_public_invoker(policy):
-    return any(b.role == INVOKER and ALL_USERS in b.members and not b.condition.expression for b in policy.bindings)
+def _has_member(policy, role, member):
+    return any(b.role == role and member in b.members and not b.condition.expression for b in policy.bindings)
 
 
-def _set_public_invoker(policy, public):
-    """Add or remove only allUsers in roles/run.invoker; every other binding and member stays."""
-    if public:
+def _set_member(policy, role, member, present):
+    """Add or remove only ``member`` in ``role`` (unconditional); every other binding and member stays."""
+    if present:
         for binding in policy.bindings:
-            if binding.role == INVOKER and not binding.condition.expression:
-                binding.members.append(ALL_USERS)
+            if binding.role == role and not binding.condition.expression:
+                binding.members.append(member)
                 return
-        policy.bindings.append(api.new_binding(INVOKER, [ALL_USERS]))
+        policy.bindings.append(api.new_binding(role, [member]))
         return
     for binding in list(policy.bindings):
-        if binding.role == INVOKER and ALL_USERS in binding.members:
-            binding.members.remove(ALL_USERS)
+        if binding.role == role and member in binding.members:
+            binding.members.remove(member)
             if not binding.members:
                 policy.bindings.remove(binding)
 
 
-def ensure_invoker(services, name, public, check_mode):
-    """Make the allUsers invoker binding match ``public``: read, modify, write with the policy etag.
+def ensure_member(client, resource, role, member, present, check_mode):
+    """Make ``member`` hold ``role`` on ``resource`` (or not): read, modify, write with the policy etag.
 
-    A concurrent change (409 ABORTED) restarts the read-modify-write, at most 3 times.
-    Returns (changed, was_public).
+    ``client`` is any official client with get_iam_policy and set_iam_policy (Cloud Run, Secret
+    Manager). A concurrent change (409 ABORTED) restarts the read-modify-write, at most 3 times.
+    Returns (changed, whether it held the role before).
     """
     for attempt in range(IAM_ATTEMPTS):
-        policy = api.get_iam_policy(services, resource=name)
-        was_public = _has_public_invoker(policy)
-        if was_public == public:
-            return False, was_public
+        policy = api.get_iam_policy(client, resource=resource)
+        had = _has_member(policy, role, member)
+        if had == present:
+            return False, had
         if check_mode:
-            return True, was_public
-        _set_public_invoker(policy, public)
+            return True, had
+        _set_member(policy, role, member, present)
         try:
-            api.set_iam_policy(services, resource=name, policy=policy)
-            return True, was_public
+            api.set_iam_policy(client, resource=resource, policy=policy)
+            return True, had
         except CloudRunError as exc:
             if exc.details.get("api_status") != 409 or attempt == IAM_ATTEMPTS - 1:
                 raise
             api.backoff(attempt)
-    raise CloudRunError(f"Could not update the IAM policy of {name}.")  # not reached
+    raise CloudRunError(f"Could not update the IAM policy of {resource}.")  # not reached
+
+
+def ensure_invoker(services, name, public, check_mode):
+    """Make the allUsers invoker binding of service ``name`` match ``public``; returns (changed, was_public)."""
+    return ensure_member(services, name, INVOKER, ALL_USERS, public, check_mode)
 
 
 def iam_failure(exc, service_id, changes, final):

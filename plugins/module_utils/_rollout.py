@@ -11,6 +11,8 @@ a message with the failed revision's log lines.
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
@@ -44,6 +46,21 @@ def _superseded(service_id, state, mine, error):
         changed=True, service=service_result(state), failed_revision=mine, superseded_by=theirs)
 
 
+# Cloud Run's words when a revision's account may not read a secret it references (as users report
+# them: terraform-google-modules/terraform-docs-samples#168).
+SECRET_DENIED = re.compile(r"Permission denied on secret: (projects/[^/\s]+/secrets/[^/\s]+)/versions/\S+ "
+                           r"for Revision service account (\S+?)\.(?:\s|$)")
+
+
+def secret_access_hints(message):
+    """For each secret a revision could not read: the command that lets its account read it."""
+    return [f"To let it read {secret.rsplit('/', 1)[-1]}: gcloud secrets add-iam-policy-binding "
+            f"{secret.rsplit('/', 1)[-1]} --project {secret.split('/')[1]} --member serviceAccount:{account} "
+            "--role roles/secretmanager.secretAccessor (grant_secret_access does this for the secrets this "
+            "collection writes)."
+            for secret, account in dict.fromkeys(SECRET_DENIED.findall(message or ""))]
+
+
 def failure(module, services, full_name, error, created, new_revision=None):
     """A rollout that failed: say what was changed, what serves now, and what was not done."""
     service_id = module.params["name"]
@@ -55,7 +72,7 @@ def failure(module, services, full_name, error, created, new_revision=None):
     serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
     log_lines, log_problem = revision_logs(module, service_id, failed, wait=LOG_WAIT)
     lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
-             error.msg]
+             error.msg] + secret_access_hints(error.msg)
     unseen = [line for line in log_lines if line not in error.msg]
     if unseen:
         lines.append(f"Last log lines of {failed}:\n" + "\n".join(unseen))

@@ -21,7 +21,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._results import rev
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
     failed_latest, failure, read_plan_write, wait_for_rollout,
 )
-from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import ensure_secrets, for_validation
+from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import (
     RESOURCE_OPTIONS, TEMPLATE_OPTIONS, env_from_api, ingress_container, request_body, short,
@@ -160,6 +160,21 @@ def _adopt(module, services, plan):
     return service, (revision_result(to_dict(found)) if found else None)
 
 
+def _runtime_account(module, params):
+    """grant_to for ensure_secrets: the service_account option, else the account the service runs as now
+    (one read, made only when a secret is written), else the project's default compute account."""
+    seen = {}
+
+    def account(number):
+        if params.get("service_account"):
+            return params["service_account"]
+        if "running" not in seen:
+            found = api.get_service(module.client("services"), name=module.service_path())
+            seen["running"] = ((to_dict(found) if found else {}).get("template") or {}).get("serviceAccount")
+        return seen["running"] or default_account(number)
+    return account
+
+
 def _planner(module, params, refs):
     """plan_for for read_plan_write: the desired state (with secret references) against each read."""
     warned = []
@@ -190,8 +205,10 @@ def ensure_present(module):
         raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
     module.hide(secrets.values())
     services = module.client("services")
-    secrets_written, refs = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
-                                           params["secret_version"] == "pinned", module.check_mode) if secrets else ([], {})
+    secrets_written, refs, granted = ensure_secrets(
+        module.client("secrets"), module.project, service_id, secrets, params["secret_version"] == "pinned",
+        module.check_mode, _runtime_account(module, params) if params["grant_secret_access"] else None,
+    ) if secrets else ([], {}, [])
     current, plan, written = read_plan_write(module, module.service_path(),
                                              _planner(module, params, refs),
                                              lambda current, plan: _write(module, services, current, plan),
@@ -201,8 +218,8 @@ def ensure_present(module):
     if "tag" in plan["changes"] or (params.get("tag") and plan["changes"]):
         plan["diff"]["after"]["tag"] = params["tag"]
     ensure_public(module, services, current, plan, final)
-    result = {"changed": bool(plan["changes"] or secrets_written), "service": service_result(final),
-              "revision": revision, "secrets_written": secrets_written,
+    result = {"changed": bool(plan["changes"] or secrets_written or granted), "service": service_result(final),
+              "revision": revision, "secrets_written": secrets_written, "secrets_granted": granted,
               # Options only: a failed revision tried again changes none (retried_revision says it).
               "changed_options": [c for c in plan["changes"] if c != "revision"],
               "retried_revision": plan["retried"][0] if plan["retried"] and plan["new_revision"] else None,
@@ -241,8 +258,8 @@ def read_changes(module, params, secrets, invoker=True):
     if found is None:
         return {"settled": False, "changes": ["state"], "secrets_changed": sorted(secrets), "current": None}
     current = to_dict(found)
-    written, refs = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
-                                   params["secret_version"] == "pinned", True) if secrets else ([], {})
+    written, refs, _granted = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
+                                             params["secret_version"] == "pinned", True) if secrets else ([], {}, [])
     desired = desired_state(params)
     _with_secret_refs(desired, current, refs)
     changes = list(_plan(params, path, current, desired)["changes"])

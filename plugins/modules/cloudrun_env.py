@@ -120,6 +120,13 @@ secrets_written:
   returned: always
   type: list
   elements: str
+secrets_granted:
+  description:
+    - The keys whose secret gave (or in check mode would give) the revision's service account
+      C(roles/secretmanager.secretAccessor) in this task (O(grant_secret_access)).
+  returned: always
+  type: list
+  elements: str
 service:
   description:
     - The service after the change, as returned by M(nadle.cloudrun.cloudrun_service).

@@ -438,6 +438,13 @@ secrets_written:
   type: list
   elements: str
   sample: [SECRET_KEY]
+secrets_granted:
+  description:
+    - The keys whose secret gave (or in check mode would give) the revision's service account
+      C(roles/secretmanager.secretAccessor) in this task (O(grant_secret_access)).
+  returned: always
+  type: list
+  elements: str
 traffic:
   description:
     - The service's traffic targets after the task, as M(nadle.cloudrun.cloudrun_traffic) returns and takes them, so a

@@ -64,7 +64,7 @@ def test_a_secret_version_whose_answer_is_lost_is_written_once(emulator, tmp_pat
     emulator.admin("faults", {"commit_then_fail": 1, "methods": ["AddSecretVersion"]})
     result = play(tmp_path, deploy_task(name, secrets={"APP_TOKEN": "t0ken-value"}), emulator)
     assert result.returncode == 0, result.output[-4000:]
-    assert len(versions(emulator, f"{name}-app-token")) == 1
+    assert len(versions(emulator, f"{name}_APP_TOKEN")) == 1
 
 
 def test_a_build_whose_answer_is_lost_runs_once(emulator, tmp_path):  # noqa: F811
@@ -118,4 +118,4 @@ def test_check_mode_with_a_secret_still_to_write_asks_the_server_with_a_valid_ve
     assert "changed: [localhost]" in result.stdout and "(new version)" in result.stdout
     counted = emulator.admin("requests")
     assert counted["writes"] == 0 and counted["by_rpc"].get("UpdateService") == 1  # the validateOnly request
-    assert len(versions(emulator, f"{name}-app-token")) == 1
+    assert len(versions(emulator, f"{name}_APP_TOKEN")) == 1

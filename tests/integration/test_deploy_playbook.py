@@ -354,3 +354,26 @@ def test_environment_inventories_hold_the_records_settings_and_no_secret_value(e
                              f"inventories/{environment}"], cwd=ROOT, env=env, capture_output=True, text=True,
                             check=False)
     assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+
+
+def test_the_role_passes_only_the_auth_the_inventory_sets(tmp_path):
+    """Issue 12: module_defaults without auth_kind and a key file, so AWX's GCP_* environment applies."""
+    play = tmp_path / "api.yml"
+    role = os.path.join(ROOT, "roles", "cloudrun_deploy")
+    play.write_text(f"""- hosts: localhost
+  gather_facts: false
+  vars_files: ["{role}/defaults/main.yml", "{role}/vars/main.yml"]
+  vars:
+    cloudrun_deploy_project: p
+    cloudrun_deploy_region: europe-west1
+  tasks:
+    - ansible.builtin.debug:
+        msg: "API={{{{ _cloudrun_deploy_api | to_json }}}}"
+""", encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="false", GCP_AUTH_KIND="serviceaccount")
+    result = subprocess.run([os.path.join(BIN, "ansible-playbook"), str(play)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    passed = json.loads(re.search(r"API=(\{.*\})", result.stdout)[1].replace('\\"', '"'))
+    assert passed == {"project": "p", "region": "europe-west1"}

@@ -142,6 +142,31 @@ def test_application_default_credentials_use_google_auths_own_lookup(no_emulator
     assert _base.id_token_credentials({"auth_kind": "application"}, None, "https://x.run.app") is None
 
 
+def test_awxs_google_credential_in_the_environment_builds_the_key_credentials(no_emulator, monkeypatch, tmp_path):  # noqa
+    """Issue 12: AWX sets GCP_AUTH_KIND and GCP_SERVICE_ACCOUNT_FILE; options not passed fall back to them."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+    from google.oauth2 import service_account  # pylint: disable=import-outside-toplevel
+    key = tmp_path / "awx-key.json"
+    key.write_text(json.dumps(_key_info()))
+    monkeypatch.setenv("GCP_AUTH_KIND", "serviceaccount")
+    monkeypatch.setenv("GCP_SERVICE_ACCOUNT_FILE", str(key))
+    # What the role passes when the inventory sets no auth variable: project and region only.
+    params = ArgumentSpecValidator(_base.gcp_argument_spec()).validate(
+        {"project": "p", "region": "europe-west1"}).validated_parameters
+    credentials, _project = _base.build_credentials(params)
+    assert isinstance(credentials, service_account.Credentials)
+    assert credentials.service_account_email == "deployer@from-key.iam.gserviceaccount.com"
+
+
+def test_machineaccount_is_the_metadata_servers_account(no_emulator):  # pylint: disable=unused-argument
+    from google.auth import compute_engine  # pylint: disable=import-outside-toplevel
+    credentials, _project = _base.build_credentials({"auth_kind": "machineaccount",
+                                                     "service_account_email": "runner@p.iam.gserviceaccount.com"})
+    assert isinstance(credentials, compute_engine.Credentials)
+    assert credentials.service_account_email == "runner@p.iam.gserviceaccount.com"
+    assert _base.id_token_credentials({"auth_kind": "machineaccount"}, credentials, "https://x.run.app") is None
+
+
 def test_a_missing_library_is_named_as_pip_names_it_without_importing_what_is_there():
     assert _base.missing_library(("google-auth", "requests")) is None
     _base.LIBRARIES["not-installed-here"] = "google.cloud.not_installed_here"
