@@ -162,7 +162,9 @@ def lost_answer(error):
 # ------------------------------------------------- the one place types change
 def to_dict(message):
     """An API message as the API's own JSON (camelCase, enum names, defaults left out): the form the
-    collection works in."""
+    collection works in. A dict is that JSON already (a ``_rest`` read)."""
+    if isinstance(message, dict):
+        return message
     return json.loads(type(message).to_json(message, use_integers_for_enums=False,
                                             always_print_fields_with_no_presence=False))
 

@@ -314,6 +314,16 @@ class CloudRunModule:
                                                    client_options=options)
         return self._clients[kind]
 
+    def reader(self, kind):
+        """``services`` or ``secrets``: the read calls of that API over REST (``_rest``), for a run that only
+        reads and should not load the client libraries."""
+        key = f"rest-{kind}"
+        if key not in self._clients:
+            # pylint: disable-next=import-outside-toplevel
+            from ansible_collections.nadle.cloudrun.plugins.module_utils._rest import Reader
+            self._clients[key] = Reader(kind, self.session(), client_endpoint(kind, self.params.get("api_endpoint")))
+        return self._clients[key]
+
     @property
     def credentials(self):
         """The google-auth credentials for the auth options."""

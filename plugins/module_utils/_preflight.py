@@ -342,7 +342,7 @@ def _source_image(params, found):
 
 def _compare(module, valid, image, health):
     """Whether the live service already is as ``service`` asks (reads only; see _settled)."""
-    module.require(API_LIBRARIES + ("google-cloud-run", "google-cloud-secret-manager"))
+    module.require(API_LIBRARIES)  # its reads are REST calls (_rest), not the clients
     # pylint: disable-next=import-outside-toplevel
     from ansible_collections.nadle.cloudrun.plugins.module_utils._settled import read_settled
     checked, secrets = valid

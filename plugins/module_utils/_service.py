@@ -17,6 +17,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import missing_required
 from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ensure_invoker, ensure_public
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
+from ansible_collections.nadle.cloudrun.plugins.module_utils._rest import service_path
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
     failed_latest, failure, read_plan_write, wait_for_rollout,
@@ -238,8 +239,8 @@ def invoker_matches(module, params, public_seen=None):
         return True
     if public_seen is not None:
         return public_seen == public
-    changed, _was_public = ensure_invoker(module.client("services"), module.service_path(params["name"]), public,
-                                          check_mode=True)
+    path = service_path(module.project, module.region, params["name"])
+    changed, _was_public = ensure_invoker(module.reader("services"), path, public, check_mode=True)
     return not changed
 
 
@@ -247,18 +248,18 @@ def read_changes(module, params, secrets, invoker=True):
     """Whether cloudrun_service with ``params`` (checked) and ``secrets`` would change nothing, as the
     role runs it (a tag on the newest revision) and whether that revision serves all the traffic.
 
-    Reads only: the service, the latest version of each secret, and (with ``invoker``) the invoker
-    policy, when all else is settled. Returns {settled, changes,
+    Reads only, over REST (``_rest``: no client library to load): the service, the latest version
+    of each secret, and (with ``invoker``) the invoker policy, when all else is settled. Returns {settled, changes,
     secrets_changed, current}; ``changes`` names each difference (options, ``revision`` for a failed
     newest revision, ``tag``, ``traffic``, ``state`` when the service does not exist).
     """
     service_id = params["name"]
-    path = module.service_path(service_id)
-    found = api.get_service(module.client("services"), name=path)
+    path = service_path(module.project, module.region, service_id)
+    found = api.get_service(module.reader("services"), name=path)
     if found is None:
         return {"settled": False, "changes": ["state"], "secrets_changed": sorted(secrets), "current": None}
     current = to_dict(found)
-    written, refs, _granted = ensure_secrets(module.client("secrets"), module.project, service_id, secrets,
+    written, refs, _granted = ensure_secrets(module.reader("secrets"), module.project, service_id, secrets,
                                              params["secret_version"] == "pinned", True) if secrets else ([], {}, [])
     desired = desired_state(params)
     _with_secret_refs(desired, current, refs)
