@@ -22,8 +22,8 @@ def _serve(answers):
             pass
 
         def do_GET(self):  # pylint: disable=invalid-name
-            queue = answers.get(self.path.split("?")[0]) or [(404, {"error": {"code": 404, "message": "nope",
-                                                                                "status": "NOT_FOUND"}})]
+            missing = [(404, {"error": {"code": 404, "message": "nope", "status": "NOT_FOUND"}})]
+            queue = answers.get(self.path.split("?")[0]) or missing
             status, body = queue.pop(0) if len(queue) > 1 else queue[0]
             data = json.dumps(body).encode()
             self.send_response(status)
