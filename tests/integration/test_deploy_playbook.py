@@ -157,7 +157,7 @@ def test_second_run_changes_nothing_and_writes_nothing(repo):
     # Issue 15: preflight's one read of the service and one of each secret find it as asked, so nothing
     # is built, deployed or promoted; its one health request to the service is the run's only other one.
     assert counted["by_rpc"] == {"GetService": 1, "AccessSecretVersion": 2}, counted
-    assert re.search(r"cloudrun_deploy : Build\] \*+\nskipping:", result.stdout), result.stdout[-6000:]
+    assert re.search(r"cloudrun_deploy : Build, deploy and promote\] \*+\nskipping:", result.stdout), result.stdout[-6000:]
     assert "Health check of" not in result.stdout and "Percent of the traffic" not in result.stdout
     assert '"status": "healthy"' in result.stdout
 
