@@ -22,7 +22,9 @@ import shlex
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import API_LIBRARIES, CloudRunError, region_problem
-from ansible_collections.nadle.cloudrun.plugins.module_utils._context import context_files, source_archive, source_tag
+from ansible_collections.nadle.cloudrun.plugins.module_utils._context import (
+    context_files, source_archive, source_tag, upload_files,
+)
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import repository_problem
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import argument_spec, check_options
@@ -260,6 +262,20 @@ def check_env_files(root, env_files, required, example, port, env_keys=None):
 
 
 # ------------------------------------------------------------------- all
+EXAMPLE_ENV = (".env.example", ".env.sample", ".env.template", ".env.dist")
+
+
+def check_uploaded_env(root, dockerfile):
+    """A ``.env`` file that a build would upload, and that ``COPY . .`` would put in the image: a warning."""
+    return [finding("warning", path, None, "env-uploaded",
+                    f"{path} would be uploaded with the source and is in the Docker build context, so a COPY of "
+                    "the folder puts its values in the image, where anyone who can pull it reads them.",
+                    "Add it to .dockerignore (and .gcloudignore); set the values with cloudrun_service's env_files "
+                    "and secret_keys instead.")
+            for path in upload_files(root, dockerfile)
+            if _is_env_file(os.path.basename(path)) and os.path.basename(path) not in EXAMPLE_ENV]
+
+
 def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=(), example=".env.example",
                fix=False, check_mode=False, env_keys=None):
     """Every check on ``root``; returns the findings, errors first."""
@@ -283,6 +299,7 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
     found += check_copy_sources(root, dockerfile, structure, context_files(root, dockerfile))
     found += check_ports(dockerfile, final_stage, port)
     found += check_healthcheck(dockerfile, structure)
+    found += check_uploaded_env(root, dockerfile)
     found += check_env_files(root, list(env_files or []), list(required or []), example, port, env_keys)
     order = {"error": 0, "warning": 1, "fixed": 2}
     return sorted(found, key=lambda f: (order[f["severity"]], f["file"] or "", f["line"] or 0))

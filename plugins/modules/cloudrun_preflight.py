@@ -21,6 +21,8 @@ description:
   - C(.env) files - syntax errors with line numbers, reserved names, and keys required by O(required_env) or by the
     keys of O(env_example).
   - A Dockerfile C(HEALTHCHECK), which Cloud Run ignores.
+  - A C(.env) file that a build would upload and C(COPY . .) would put in the image (a warning; C(.env.example) and
+    the like are left alone).
   - The settings a deploy will send (O(service)), with the rules of M(nadle.cloudrun.cloudrun_service), so a bad value
     fails before anything is uploaded or built.
   - No request is made to any API, unless O(compare=true), and then only after every check passed.
@@ -179,7 +181,7 @@ findings:
       type: int
     rule:
       description: C(crlf), C(copy-source), C(port-expose), C(port-hardcoded), C(healthcheck), C(env-syntax),
-        C(env-reserved), C(env-required), C(env-file), C(dockerfile) or C(service-option).
+        C(env-reserved), C(env-required), C(env-file), C(env-uploaded), C(dockerfile) or C(service-option).
       type: str
     message:
       description: What is wrong.

@@ -55,6 +55,7 @@ def test_crlf_found_with_file_and_line_then_fixed(tmp_path):
     root = make(tmp_path, {
         "Dockerfile": 'FROM x\nENTRYPOINT ["./start.sh"]\n', "start.sh": b"#!/bin/bash\nset -e\r\nexec app\r\n",
         "deploy": b"#!/bin/sh\r\necho hi\r\n", ".env.prod": b"A=1\r\n", "notes.txt": b"windows\r\n",
+        ".dockerignore": ".env*\n",
     })
     found = run_checks(root)
     assert rules(found) == [("crlf", ".env.prod", 1), ("crlf", "deploy", 1), ("crlf", "start.sh", 2)]
@@ -82,6 +83,7 @@ def test_env_files_syntax_reserved_and_required(tmp_path):
     root = make(tmp_path, {
         "Dockerfile": "FROM x\nEXPOSE 8000\n", ".env.example": "MONGODB_URL=\nSECRET_KEY=\nPORT=8080\n",
         ".env.prod": "ENVIRONMENT=production\nPORT=8000\nMONGODB_URL=mongodb://x\nbroken line\n",
+        ".dockerignore": ".env*\n!.env.example\n",
     })
     found = run_checks(root, env_files=[".env.prod"], required=["REDIS_URL"])
     assert rules(found) == [("env-syntax", ".env.prod", 4)]  # a file that does not parse is reported alone
@@ -104,6 +106,16 @@ def test_the_whole_env_of_the_deploy_counts(tmp_path):
     assert [f for f in found if f["rule"].startswith("env")] == []
     found = run_checks(root, required=["SECRET_KEY"], env_keys={"MONGODB_URL"})
     assert rules(found) == [("env-required", "env", None)]
+
+
+def test_an_env_file_a_build_would_upload_is_a_warning(tmp_path):
+    """Issue 12: .env files in what a build uploads (not dockerignored), but not .env.example."""
+    root = make(tmp_path, {"Dockerfile": "FROM x\nCOPY . /app\n", ".env": "A=1\n", ".env.prod": "B=2\n",
+                           ".env.example": "A=\n", "config/app.env": "C=3\n", "main.py": ""})
+    assert rules(run_checks(root), "warning") == [("env-uploaded", ".env", None), ("env-uploaded", ".env.prod", None),
+                                                  ("env-uploaded", "config/app.env", None)]
+    (tmp_path / ".dockerignore").write_text(".env*\n**/*.env\n!.env.example\n")
+    assert [f for f in run_checks(root) if f["rule"] == "env-uploaded"] == []
 
 
 def test_no_dockerfile(tmp_path):
