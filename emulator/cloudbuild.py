@@ -88,12 +88,24 @@ class CloudBuild:
                                 "required by this emulator.")
         if not spec.get("steps"):
             raise ApiError(400, "Violation in CreateBuildRequest.build.steps: at least one step is required.")
+        options = spec.get("options") or {}
+        if spec.get("serviceAccount") and not spec.get("logsBucket") and \
+                options.get("logging") not in ("CLOUD_LOGGING_ONLY", "NONE") and \
+                options.get("defaultLogsBucketBehavior") != "REGIONAL_USER_OWNED_BUCKET":
+            # shared/reference/real-api-findings.md, "Cloud Build and Cloud Storage".
+            raise ApiError(400, "if 'build.service_account' is specified, the build must either (a) specify "
+                                "'build.logs_bucket', (b) use the REGIONAL_USER_OWNED_BUCKET "
+                                "build.options.default_logs_bucket_behavior option, or (c) use either "
+                                "CLOUD_LOGGING_ONLY / NONE logging options")
         project = parent.split("/")[1]
         build_id = str(uuid.uuid4())
-        logs_bucket = f"{self.project_number(project)}.cloudbuild-logs.googleusercontent.com"
+        logs_bucket = spec.get("logsBucket") or \
+            f"gs://{self.project_number(project)}.cloudbuild-logs.googleusercontent.com"
         build = dict(spec, id=build_id, name=f"{parent}/builds/{build_id}", projectId=project, status="QUEUED",
-                     createTime=self.now(), logsBucket=f"gs://{logs_bucket}",
-                     logUrl=f"https://console.cloud.google.com/cloud-build/builds/{build_id}")
+                     createTime=self.now(), logsBucket=logs_bucket,
+                     logUrl=f"https://console.cloud.google.com/cloud-build/builds/{build_id}?project={project}")
+        if options.get("logging") in ("CLOUD_LOGGING_ONLY", "NONE"):
+            build.pop("logsBucket")  # no log in Cloud Storage: Cloud Logging only, or none at all
         operation = f"{parent}/operations/{uuid.uuid4()}"
         with self.store.lock:
             self.store.builds[build["name"]] = build
@@ -154,8 +166,9 @@ class CloudBuild:
 
     def _finish(self, name, status, lines, results=None, detail=None, forced=False):
         build = self._build(name)
-        bucket = build["logsBucket"][len("gs://"):]
-        self.storage.put(bucket, f"log-{build['id']}.txt", ("\n".join(lines) + "\n").encode(), "text/plain")
+        if build.get("logsBucket"):
+            bucket = build["logsBucket"][len("gs://"):].split("/", 1)[0]
+            self.storage.put(bucket, f"log-{build['id']}.txt", ("\n".join(lines) + "\n").encode(), "text/plain")
         with self.store.lock:
             build.update({"status": status, "startTime": build["createTime"], "finishTime": self.now()})
             if results:

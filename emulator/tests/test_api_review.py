@@ -105,6 +105,20 @@ def test_build_status_fault_and_list_builds_by_tag(emulator):
                                                 "filter": 'tags="src-other"'}))
 
 
+def test_a_build_with_its_own_account_needs_a_place_for_its_log(emulator):
+    """shared/reference/real-api-findings.md: serviceAccount needs logsBucket, or CLOUD_LOGGING_ONLY / NONE."""
+    builds = client(cloudbuild_v1.CloudBuildClient, emulator)
+    build = {"source": {"storage_source": {"bucket": "build-status-test", "object_": "src.tgz"}},
+             "steps": [{"name": "gcr.io/cloud-builders/docker", "args": ["build", "-t", "x/y:z", "."]}],
+             "service_account": f"{PROJECT}/serviceAccounts/builder@demo-project.iam.gserviceaccount.com"}
+    with pytest.raises(exceptions.BadRequest) as err:
+        builds.create_build(request={"parent": f"{PROJECT}/locations/global", "build": build})
+    assert "if 'build.service_account' is specified, the build must either" in err.value.message
+    build["options"] = {"logging": "CLOUD_LOGGING_ONLY"}
+    finished = builds.create_build(request={"parent": f"{PROJECT}/locations/global", "build": build}).result(60)
+    assert not finished.logs_bucket and finished.log_url.startswith("https://console.cloud.google.com/cloud-build/")
+
+
 def test_log_entries_have_timestamps_honour_a_lower_bound_and_can_lag(emulator, services, service_id):
     create(services, service_id)
     revision = services.get_service(name=f"{PARENT}/services/{service_id}").latest_ready_revision.rsplit("/", 1)[-1]

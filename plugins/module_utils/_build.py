@@ -29,9 +29,30 @@ FINISHED = ("SUCCESS", "FAILURE", "INTERNAL_ERROR", "TIMEOUT", "CANCELLED", "EXP
 DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 
 
+LOGGING_WITHOUT_BUCKET = ("CLOUD_LOGGING_ONLY", "NONE")
+
+
+def default_bucket(project):
+    """gcloud's source bucket: the project ID with ``:`` and ``.`` as ``_`` and ``google`` as ``elgoog``, then
+    ``_cloudbuild`` (shared/reference/real-api-findings.md, "Cloud Build and Cloud Storage")."""
+    return project.replace(":", "_").replace(".", "_").replace("google", "elgoog") + "_cloudbuild"
+
+
+def service_account_name(account, project):
+    """Cloud Build names the build's account ``projects/P/serviceAccounts/EMAIL``; an email alone is taken too."""
+    return account if account.startswith("projects/") else f"projects/{project}/serviceAccounts/{account}"
+
+
 def refuse_bad_options(params):
     problem = repository_problem(params["image"])
     problems = [problem] if problem else []
+    if params.get("service_account") and not params.get("logs_bucket") and \
+            params.get("logging") not in LOGGING_WITHOUT_BUCKET:
+        # Cloud Build refuses it ("if 'build.service_account' is specified, the build must either ...").
+        problems.append("service_account: a build that runs as a service account needs logs_bucket, or logging "
+                        "CLOUD_LOGGING_ONLY or NONE; Cloud Build refuses it otherwise.")
+    if params.get("logs_bucket") and not params["logs_bucket"].startswith("gs://"):
+        problems.append(f"logs_bucket: '{params['logs_bucket']}' must be a gs:// URL, for example gs://my-build-logs.")
     for extra in params.get("tags") or []:
         if not extra or len(extra) > 128 or not all(c.isalnum() or c in "_.-" for c in extra):
             problems.append(f"tags: '{extra}' is not a Docker tag (letters, digits, '_', '.', '-'; 128 at most).")
@@ -83,8 +104,9 @@ def _build_failure(builds, storage, build_name, image, reason):
     tail = _log_tail(storage, failed)
     return CloudRunError(
         f"The build of {image} failed ({failed.status.name}): {failed.status_detail or reason}"
-        + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else ""),
-        changed=True, build_id=failed.id, log_tail=tail, image=image)
+        + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else "")
+        + (f"\nThe whole log: {failed.log_url}" if failed.log_url else ""),
+        changed=True, build_id=failed.id, log_url=failed.log_url or None, log_tail=tail, image=image)
 
 
 def _under_way(builds, parent, tag):
@@ -131,7 +153,7 @@ def await_build(builds, name, timeout):
 
 def _upload_source(module, data, source_hash):
     """The gzipped context into the build bucket (made when missing); returns (bucket, object)."""
-    bucket = module.params["bucket"] or f"{module.project}_cloudbuild"
+    bucket = module.params["bucket"] or default_bucket(module.project)
     storage = module.client("storage")
     _ensure_bucket(storage, bucket, module.params["build_region"])
     source_object = f"source/{source_hash}.tgz"
@@ -139,17 +161,24 @@ def _upload_source(module, data, source_hash):
     return bucket, source_object
 
 
-def _build_request(params, bucket, source_object, image, tag):
+def _build_request(params, bucket, source_object, image, tag, project):
     """The Cloud Build request: one docker build step of the uploaded context, tagged and pushed."""
     images = [image] + [f"{params['image']}:{extra}" for extra in params.get("tags") or []]
     args = ["build", "--network=cloudbuild", "-f", params["dockerfile"]]
     for name in images:
         args += ["-t", name]
-    return {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
-            "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
-            "timeout": {"seconds": params["build_timeout"]},
-            # Cloud Build's own tags (not Docker's): how a build of this source is found again.
-            "tags": [tag]}
+    request = {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
+               "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
+               "timeout": {"seconds": params["build_timeout"]},
+               # Cloud Build's own tags (not Docker's): how a build of this source is found again.
+               "tags": [tag]}
+    if params.get("service_account"):
+        request["service_account"] = service_account_name(params["service_account"], project)
+    if params.get("logs_bucket"):
+        request["logs_bucket"] = params["logs_bucket"]
+    if params.get("logging"):
+        request["options"] = {"logging": params["logging"]}
+    return request
 
 
 def _run_build(module, build, image, tag):
@@ -177,7 +206,7 @@ def submit(module):
     tag = source_tag(source_hash)
     image = f"{params['image']}:{tag}"
     result = {"image": image, "tag": tag, "source_hash": f"sha256:{source_hash}", "files": len(files),
-              "build_id": None, "log_tail": [], "digest": None, "image_digest": None}
+              "build_id": None, "log_url": None, "log_tail": [], "digest": None, "image_digest": None}
     digest = api.image_digest(module.session(), image, emulator=module.emulator)
     if digest:
         return dict(result, changed=False, digest=digest, image_digest=f"{params['image']}@{digest}",
@@ -185,8 +214,10 @@ def submit(module):
     if module.check_mode:
         return dict(result, changed=True, msg=f"{image} does not exist: a build would run.")
     bucket, source_object = _upload_source(module, data, source_hash)
-    finished = _run_build(module, _build_request(params, bucket, source_object, image, tag), image, tag)
+    request = _build_request(params, bucket, source_object, image, tag, module.project)
+    finished = _run_build(module, request, image, tag)
     built = [i for i in finished.results.images if i.name == image]
     digest = built[0].digest if built else api.image_digest(module.session(), image, emulator=module.emulator)
     return dict(result, changed=True, build_id=finished.id, digest=digest, image_digest=f"{params['image']}@{digest}",
-                log_tail=_log_tail(module.client("storage"), finished), msg=f"Built {image} ({digest}).")
+                log_url=finished.log_url or None, log_tail=_log_tail(module.client("storage"), finished),
+                msg=f"Built {image} ({digest}). Log: {finished.log_url}")

@@ -51,12 +51,32 @@ options:
     type: str
     default: Dockerfile
   bucket:
-    description: The Cloud Storage bucket for the source tarball. Defaults to C(PROJECT_cloudbuild), created when missing.
+    description:
+      - The Cloud Storage bucket for the source tarball. Defaults to gcloud's, C(PROJECT_cloudbuild) (a domain-scoped
+        project's C(:) and C(.) as C(_), and C(google) as C(elgoog)), created when missing.
     type: str
   build_region:
     description: Where the build runs, a region or V(global).
     type: str
     default: global
+  service_account:
+    description:
+      - The service account the build runs as, an email or C(projects/PROJECT/serviceAccounts/EMAIL). New projects may
+        run builds as the Compute Engine default account, which can lack the rights to push and write logs; a build
+        account of your own, with C(roles/artifactregistry.writer) on the repository and C(roles/logging.logWriter),
+        avoids that.
+      - Cloud Build then needs O(logs_bucket), or O(logging) V(CLOUD_LOGGING_ONLY) or V(NONE); without them the task
+        fails before any request.
+    type: str
+  logging:
+    description:
+      - Where the build log goes (Cloud Build's C(options.logging)). With V(CLOUD_LOGGING_ONLY) or V(NONE) there is no
+        log in Cloud Storage, so RV(log_tail) is empty; RV(log_url) still leads to the log in the console.
+    type: str
+    choices: [LEGACY, GCS_ONLY, CLOUD_LOGGING_ONLY, NONE]
+  logs_bucket:
+    description: A C(gs://) bucket (and path) for the build log, instead of Cloud Build's default one.
+    type: str
   build_timeout:
     description: Seconds the build may take in Cloud Build.
     type: int
@@ -115,6 +135,10 @@ build_id:
   description: The Cloud Build build ID; null when nothing was built.
   returned: always
   type: str
+log_url:
+  description: The build's page in the Google Cloud console, with its log; null when nothing was built.
+  returned: always
+  type: str
 log_tail:
   description: The last lines of the build log.
   returned: always
@@ -134,6 +158,9 @@ def main():
         dockerfile=dict(type="str", default="Dockerfile"),
         bucket=dict(type="str"),
         build_region=dict(type="str", default="global"),
+        service_account=dict(type="str"),
+        logging=dict(type="str", choices=["LEGACY", "GCS_ONLY", "CLOUD_LOGGING_ONLY", "NONE"]),
+        logs_bucket=dict(type="str"),
         build_timeout=dict(type="int", default=600),
         wait_timeout=dict(type="int", default=1200),
     )

@@ -39,3 +39,27 @@ def test_a_bucket_name_owned_elsewhere_says_to_set_bucket():
         _build._ensure_bucket(RacingStorage(owned_elsewhere=True), "p_cloudbuild", "asia-northeast3")
     assert "create the source bucket p_cloudbuild" in err.value.msg
     assert "Set the bucket option" in err.value.msg
+
+
+@pytest.mark.parametrize("project, bucket", [
+    ("my-project", "my-project_cloudbuild"),
+    ("example.com:my-project", "example_com_my-project_cloudbuild"),
+    ("google.com:tools", "elgoog_com_tools_cloudbuild"),
+])
+def test_the_default_source_bucket_is_named_as_gcloud_names_it(project, bucket):
+    assert _build.default_bucket(project) == bucket
+
+
+def test_a_build_account_without_a_place_for_its_log_is_refused_before_any_request(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM x\n")
+    params = {"image": "europe-west1-docker.pkg.dev/p/r/app", "path": str(tmp_path), "dockerfile": "Dockerfile",
+              "service_account": "builder@p.iam.gserviceaccount.com", "logging": None, "logs_bucket": None}
+    with pytest.raises(CloudRunError) as err:
+        _build.refuse_bad_options(params)
+    assert "service_account: a build that runs as a service account needs logs_bucket" in err.value.msg
+    _build.refuse_bad_options(dict(params, logging="CLOUD_LOGGING_ONLY"))
+    _build.refuse_bad_options(dict(params, logs_bucket="gs://my-build-logs"))
+    request = _build._build_request(dict(params, logging="CLOUD_LOGGING_ONLY", build_timeout=600),  # pylint: disable=protected-access
+                                    "b", "source/x.tgz", "repo:src-1", "src-1", "p")
+    assert request["service_account"] == "projects/p/serviceAccounts/builder@p.iam.gserviceaccount.com"
+    assert request["options"] == {"logging": "CLOUD_LOGGING_ONLY"}
