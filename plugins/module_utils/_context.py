@@ -56,13 +56,14 @@ def context_files(root, dockerfile="Dockerfile", extra_excludes=ALWAYS_EXCLUDED)
     return sorted(p for p in included if os.path.isfile(os.path.join(root, p)))
 
 
-def upload_files(root, dockerfile="Dockerfile"):
+def upload_files(root, dockerfile="Dockerfile", context=None):
     """What a source build uploads: .gcloudignore (gitignore rules), then the Docker context.
 
     gcloud uploads what .gcloudignore lets through and Docker then applies .dockerignore; a file
     either of them leaves out cannot change the image, so it is neither uploaded nor hashed.
+    ``context``: context_files of ``root`` already listed (a walk of the folder not made twice).
     """
-    files = context_files(root, dockerfile)
+    files = context if context is not None else context_files(root, dockerfile)
     patterns = ignore_patterns(root, ".gcloudignore")
     if patterns:
         if not HAS_PATHSPEC:
@@ -90,9 +91,11 @@ def context_tarball(root, files):
     return raw.getvalue()
 
 
-def source_archive(root, dockerfile="Dockerfile"):
-    """(the files a build uploads, their gzipped tar, its sha256 hex): the same source gives the same hash."""
-    files = upload_files(root, dockerfile)
+def source_archive(root, dockerfile="Dockerfile", files=None):
+    """(the files a build uploads, their gzipped tar, its sha256 hex): the same source gives the same hash.
+
+    ``files``: upload_files of ``root`` already listed."""
+    files = files if files is not None else upload_files(root, dockerfile)
     data = context_tarball(root, files)
     return files, data, hashlib.sha256(data).hexdigest()
 

@@ -265,20 +265,22 @@ def check_env_files(root, env_files, required, example, port, env_keys=None):
 EXAMPLE_ENV = (".env.example", ".env.sample", ".env.template", ".env.dist")
 
 
-def check_uploaded_env(root, dockerfile):
-    """A ``.env`` file that a build would upload, and that ``COPY . .`` would put in the image: a warning."""
+def check_uploaded_env(uploaded):
+    """A ``.env`` file that a build would upload (``uploaded``, upload_files), and that ``COPY . .`` would put in
+    the image: a warning."""
     return [finding("warning", path, None, "env-uploaded",
                     f"{path} would be uploaded with the source and is in the Docker build context, so a COPY of "
                     "the folder puts its values in the image, where anyone who can pull it reads them.",
                     "Add it to .dockerignore (and .gcloudignore); set the values with cloudrun_service's env_files "
                     "and secret_keys instead.")
-            for path in upload_files(root, dockerfile)
+            for path in uploaded
             if _is_env_file(os.path.basename(path)) and os.path.basename(path) not in EXAMPLE_ENV]
 
 
 def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=(), example=".env.example",
-               fix=False, check_mode=False, env_keys=None):
-    """Every check on ``root``; returns the findings, errors first."""
+               fix=False, check_mode=False, env_keys=None, context=None):
+    """Every check on ``root``; returns the findings, errors first. ``context``: context_files of ``root``,
+    when the caller listed them already."""
     if not HAS_DOCKERFILE_PARSE:
         raise RuntimeError("dockerfile-parse is required (pip install dockerfile-parse).")
     found = []
@@ -296,10 +298,11 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
         for token in re.findall(r"[\w./-]+\.sh\b", ins["text"]):
             entry_scripts.add(os.path.normpath(token.lstrip("/").replace("./", "", 1)))
     found += check_line_endings(root, dockerfile, entry_scripts, fix, check_mode)
-    found += check_copy_sources(root, dockerfile, structure, context_files(root, dockerfile))
+    context = context if context is not None else context_files(root, dockerfile)
+    found += check_copy_sources(root, dockerfile, structure, context)
     found += check_ports(dockerfile, final_stage, port)
     found += check_healthcheck(dockerfile, structure)
-    found += check_uploaded_env(root, dockerfile)
+    found += check_uploaded_env(upload_files(root, dockerfile, context))
     found += check_env_files(root, list(env_files or []), list(required or []), example, port, env_keys)
     order = {"error": 0, "warning": 1, "fixed": 2}
     return sorted(found, key=lambda f: (order[f["severity"]], f["file"] or "", f["line"] or 0))
@@ -344,7 +347,7 @@ def check_service(service, names, hide):
             for p in problems], keys, valid
 
 
-def _source_image(params, found):
+def _source_image(params, found, context):
     """The image a build of ``path`` gets (REPOSITORY:src-HASH) and the hash, or (None, None)."""
     if not (params["path"] and params["image_repository"]):
         return None, None
@@ -353,7 +356,8 @@ def _source_image(params, found):
         found.append(finding("error", None, None, "service-option", _named(problem, params["service_names"]),
                              "Fix the setting; nothing was uploaded, built or deployed."))
         return None, None
-    _files, _data, source_hash = source_archive(params["path"], params["dockerfile"])
+    _files, _data, source_hash = source_archive(params["path"], params["dockerfile"],
+                                                upload_files(params["path"], params["dockerfile"], context))
     return f"{params['image_repository']}:{source_tag(source_hash)}", f"sha256:{source_hash}"
 
 
@@ -386,10 +390,14 @@ def preflight(module):
         raise CloudRunError("compare: give service (the settings to compare the live service with).")
     if params["path"] and not os.path.isdir(params["path"]):
         raise CloudRunError(f"path: {params['path']} is not a folder.")
+    # The folder is walked once, for the checks and for the source's hash alike.
+    context = context_files(params["path"], params["dockerfile"]) \
+        if params["path"] and (params["source_checks"] or params["image_repository"]) else None
     if params["path"] and params["source_checks"]:
         found += run_checks(params["path"], params["dockerfile"], params["port"], params["env_files"],
-                            params["required_env"], params["env_example"], params["fix"], module.check_mode, env_keys)
-    image, source_hash = _source_image(params, found)
+                            params["required_env"], params["env_example"], params["fix"], module.check_mode, env_keys,
+                            context)
+    image, source_hash = _source_image(params, found, context)
     errors = [f for f in found if f["severity"] == "error"]
     warnings = [f for f in found if f["severity"] == "warning"]
     fixed = [f["file"] for f in found if f["severity"] == "fixed"]
