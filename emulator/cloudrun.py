@@ -21,6 +21,7 @@ from google.protobuf import json_format
 
 from emulator import images, validation
 from emulator.iam import Policies, project_number
+from emulator.secretmanager import numbered, secret_name
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
 from emulator.proxy import forward
 from emulator.runtime import expand, host_environment
@@ -518,9 +519,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         for index, item in enumerate(container.get("env") or []):
             ref = (item.get("valueSource") or {}).get("secretKeyRef")
             if ref and not self.secrets.readable_by(project, ref.get("secret", ""), f"serviceAccount:{account}"):
-                secret = ref.get("secret", "")
-                name = secret if secret.startswith("projects/") else \
-                    f"projects/{project_number(project)}/secrets/{secret}"
+                name = numbered(secret_name(project, ref.get("secret", "")))
                 denied.append(
                     f"spec.template.spec.containers[0].env[{index}].value_from.secret_key_ref.name: Permission denied "
                     f"on secret: {name}/versions/{ref.get('version') or 'latest'} for Revision service account "

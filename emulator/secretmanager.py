@@ -23,6 +23,11 @@ def numbered(name):
     return "/".join(parts)
 
 
+def secret_name(project, secret):
+    """A secretKeyRef's ``secret``, an ID in ``project`` or a full name, as a full name."""
+    return secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+
+
 def _view(message_type, record):
     """A stored record as the API shows it: without the emulator's own ``_`` fields, through its type."""
     shown = {k: v for k, v in record.items() if not k.startswith("_")}
@@ -143,12 +148,11 @@ class SecretManager:
     def readable_by(self, project, secret, member):
         """Whether ``member`` may access ``secret``'s versions: roles/secretmanager.secretAccessor on the
         secret (the emulator has no project-level policy)."""
-        name = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
-        return self.policies.has_member(self._stored(name), ACCESSOR, member)
+        return self.policies.has_member(self._stored(secret_name(project, secret)), ACCESSOR, member)
 
     def resolve(self, project, secret, version):
         """The text of ``secret`` (an ID in ``project`` or a full name) at ``version``; None if missing."""
-        name = secret if secret.startswith("projects/") else f"projects/{project}/secrets/{secret}"
+        name = secret_name(project, secret)
         try:
             with self.store.lock:
                 data = self._enabled(self._version(f"{name}/versions/{version or 'latest'}"))["_data"]
