@@ -49,18 +49,14 @@ def make_inventory(folder, count):
     group_vars = os.path.join(inventory, "group_vars", "local.yml")
     with open(group_vars, encoding="utf-8") as handle:
         text = handle.read().replace('"{{ inventory_dir }}/../.."', json.dumps(ROOT))
+    # A changed deploy: -e bench_run=N changes one env value.
+    service_vars = service_vars.split("---", 1)[1].replace("cloudrun_deploy_env:\n", "_bench_env:\n", 1)
+    service_vars += "\ncloudrun_deploy_env: \"{{ _bench_env | combine({'BENCH_RUN': bench_run | default('0')}) }}\"\n"
     with open(group_vars, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n" + service_vars.split("---", 1)[1])
+        handle.write(text + "\n" + service_vars)
     hosts = "".join(f"    bench-{i:02d}:\n" for i in range(count))
     with open(os.path.join(inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
         handle.write(f"---\nlocal:\n  hosts:\n{hosts}")
-    # A changed deploy: -e bench_run=N changes one env value.
-    with open(group_vars, "a", encoding="utf-8") as handle:
-        handle.write("\ncloudrun_deploy_env: \"{{ _bench_env | combine({'BENCH_RUN': bench_run | default('0')}) }}\"\n")
-    with open(group_vars, encoding="utf-8") as handle:
-        text = handle.read().replace("cloudrun_deploy_env:\n", "_bench_env:\n", 1)
-    with open(group_vars, "w", encoding="utf-8") as handle:
-        handle.write(text)
     return inventory
 
 
