@@ -15,9 +15,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ens
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
 
 
-NEW_VERSION = "(new version)"
+NEW_VERSION = "(new version)"  # check mode: the version a run would write, as the diff shows it
 MANAGED_BY, MANAGER, SERVICE_LABEL = "managed-by", "nadle-cloudrun", "cloud-run-service"
-ACCESSOR = "roles/secretmanager.secretAccessor"  # check mode: the version a run would write, as the diff shows it
+ACCESSOR = "roles/secretmanager.secretAccessor"
 
 
 def for_validation(spec):
