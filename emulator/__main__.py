@@ -13,6 +13,7 @@ from emulator.cloudbuild import CloudBuild
 from emulator.cloudrun import CloudRun, now
 from emulator.iam import Policies, project_number
 from emulator.faults import Faults
+from emulator.project import Project
 from emulator.proxy import Proxy
 from emulator.runtime import Runtime
 from emulator.secretmanager import SecretManager
@@ -33,6 +34,9 @@ def parse_args(argv):
     parser.add_argument("--sync-wait", type=float, default=0.0,
                         help="a fast path for local loops: hold each write up to this many seconds and answer "
                              "done; 0 (the default) answers every write with a pending operation, as Google does")
+    parser.add_argument("--fresh-project", action="store_true",
+                        help="play a new project: only Google's default APIs enabled, no Artifact Registry "
+                             "repository, secret IAM enforced (the default is a project set up already)")
     parser.add_argument("--verbose", action="store_true", help="log every API request")
     return parser.parse_args(argv)
 
@@ -56,15 +60,17 @@ def main(argv=None):
     os.makedirs(log_dir, exist_ok=True)
 
     faults = Faults()
+    project = Project(store, now, fresh=args.fresh_project)
     runtime = Runtime(log_dir)
     secrets = SecretManager(store, now, Policies(store, faults))
-    options = {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait, "secrets": secrets}
+    options = {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait, "secrets": secrets,
+               "fresh": project.fresh}
     cloudrun = CloudRun(store, runtime, faults, options)
     proxy = Proxy(args.host, cloudrun.route)
     cloudrun.attach_proxy(proxy)
     storage = Storage(store, data_dir, now)
-    builds = CloudBuild(store, storage, data_dir, now, project_number, faults)
-    api = Api(cloudrun, secrets, builds, storage, faults, store)
+    builds = CloudBuild(store, storage, data_dir, now, project_number, faults, project)
+    api = Api(cloudrun, secrets, builds, storage, faults, store, project)
     server = make_server(args.host, args.port, api, args.verbose)
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
     cloudrun.restore_urls()

@@ -67,8 +67,9 @@ def check_sources(folder, dockerfile, log):
 
 
 class CloudBuild:
-    def __init__(self, store, storage, data_dir, now, project_number, faults=None):
+    def __init__(self, store, storage, data_dir, now, project_number, faults=None, project=None):
         self.store = store
+        self.project = project  # Artifact Registry: where a push goes must exist
         self.faults = faults
         self.storage = storage
         self.build_dir = os.path.join(data_dir, "builds")
@@ -143,14 +144,15 @@ class CloudBuild:
                 check_sources(folder, dockerfile, log)
                 tags = [args[i + 1] for i, a in enumerate(args) if a == "-t"]
                 digest = images.folder_digest(folder)
-                for tag in tags:
-                    images.register(self.store, tag, folder, digest)
-                    images_built.append({"name": tag, "digest": digest})
+                images_built += [{"name": tag, "digest": digest} for tag in tags]
                 log(f"Successfully built {digest[7:19]}")
             pushed = [i for i in images_built if i["name"] in build.get("images", [])]
             for image in pushed:
                 log(f"The push refers to repository [{images.split_ref(image['name'])[0]}]")
+                self._check_repository(image["name"])
                 log(f"{images.split_ref(image['name'])[1] or 'latest'}: digest: {image['digest']}")
+            for image in images_built:
+                images.register(self.store, image["name"], folder, image["digest"])
             forced = self.faults.setting("build_status") if self.faults else ""
             if forced and forced != "SUCCESS":
                 log(f"(emulator fault: the build ends {forced})")
@@ -163,6 +165,13 @@ class CloudBuild:
             log("ERROR")
             log("ERROR: build step 0 \"gcr.io/cloud-builders/docker\" failed: step exited with non-zero status: 1")
             self._finish(name, "FAILURE", lines, detail=str(exc))
+
+    def _check_repository(self, image):
+        """A push to an Artifact Registry repository that does not exist fails, as docker push says it
+        (shared/reference/real-api-findings.md: the repository must exist before the push)."""
+        repository = self.project.image_repository(image) if self.project else None
+        if repository and not self.project.repository_exists(repository):
+            raise BuildFailure(f"name unknown: Repository \"{repository.rsplit('/', 1)[-1]}\" not found")
 
     def _finish(self, name, status, lines, results=None, detail=None, forced=False):
         build = self._build(name)

@@ -113,6 +113,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         self.sync_wait = options.get("sync_wait", 0.0)
         self.proxy = None  # set by attach_proxy
         self.secrets = options.get("secrets")
+        self.fresh_project = options.get("fresh", lambda: False)
         self._rr = {}  # service name -> {revision: current weight}, smooth weighted round robin
         self._rr_lock = threading.Lock()
         self._start_locks = {}
@@ -510,10 +511,10 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         return None
 
     def _secret_access_denied(self, container, revision_id, project, account):
-        """With the secret_iam fault (a fresh project), a revision whose service account may not read a
+        """In a fresh project (or with the secret_iam fault), a revision whose service account may not read a
         secret it references does not start, with Cloud Run's message for each such secret (as users
         report it: terraform-google-modules/terraform-docs-samples#168)."""
-        if not self.faults.setting("secret_iam") or self.secrets is None:
+        if not (self.faults.setting("secret_iam") or self.fresh_project()) or self.secrets is None:
             return
         denied = []
         for index, item in enumerate(container.get("env") or []):

@@ -47,7 +47,7 @@ def start(args):
     os.makedirs(args.state_dir, exist_ok=True)
     log_path = os.path.join(args.state_dir, "emulator.log")
     argv = [sys.executable, "-m", "emulator", "--host", args.host, "--port", str(args.port),
-            "--state-dir", args.state_dir]
+            "--state-dir", args.state_dir] + (["--fresh-project"] if args.fresh_project else [])
     with open(log_path, "ab") as log:
         process = subprocess.Popen(  # pylint: disable=consider-using-with
             argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -97,6 +97,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True, help="services, builds and logs live here")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for start or stop")
+    parser.add_argument("--fresh-project", action="store_true",
+                        help="start it as a new project (python -m emulator --help says what that is)")
     parser.add_argument("--stop", action="store_true", help="stop the emulator this state folder started")
     args = parser.parse_args(argv)
     args.state_dir = os.path.abspath(args.state_dir)

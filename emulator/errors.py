@@ -39,8 +39,9 @@ HTTP_STATUS_NAMES = {
 class ApiError(Exception):
     """An error answered to the client as ``{"error": {...}}`` with an HTTP status."""
 
-    def __init__(self, http_status, message, status=None, violations=None):
+    def __init__(self, http_status, message, status=None, violations=None, details=None):
         super().__init__(message)
+        self.details = details or []
         self.http_status = http_status
         self.message = message
         self.status = status or HTTP_STATUS_NAMES.get(http_status, "UNKNOWN")
@@ -53,6 +54,8 @@ class ApiError(Exception):
                 "@type": "type.googleapis.com/google.rpc.BadRequest",
                 "fieldViolations": [{"field": f, "description": d} for f, d in self.violations],
             }]
+        if self.details:
+            error["details"] = error.get("details", []) + self.details
         return {"error": error}
 
 

@@ -19,7 +19,10 @@ from emulator.wire import parse_pb
 
 
 def project_number(project):
-    """The emulator's number for a project ID: the same ID gives the same 12 digits."""
+    """The emulator's number for a project ID: the same ID gives the same 12 digits (a number is itself;
+    a project ID never is all digits)."""
+    if project.isdigit():
+        return project
     return str(int(hashlib.sha256(project.encode()).hexdigest(), 16) % 10**12).zfill(12)
 
 

@@ -21,10 +21,12 @@ VERSION = SECRET + r"/versions/(?P<version>[^/:]+)"
 
 
 BUILDS = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
+PROJECT = r"projects/(?P<project>[^/:]+)"
+PROJECT_IN_PATH = re.compile(r"/projects/([^/:]+)")
 
 
-def _routes(run, secrets, builds, storage, headers):
-    """(HTTP method, path regex, RPC name, can write, handler(groups, query, body, int_enums))."""
+def _routes(run, secrets, builds, storage, project, headers):
+    """(HTTP method, path regex, RPC name, can write, handler(groups, query, body, int_enums), the API it is of)."""
     def service(g):
         return f"{g['parent']}/services/{g['service']}"
 
@@ -37,7 +39,7 @@ def _routes(run, secrets, builds, storage, headers):
     def version(g):
         return f"{g['secret']}/versions/{g['version']}"
 
-    table = [
+    run_rows = [
         ("GET", rf"^/v2/{P}/services$", "ListServices", False, lambda g, q, b, i: run.list_services(g["parent"], q, i)),
         ("POST", rf"^/v2/{P}/services$", "CreateService", True, lambda g, q, b, i: run.create_service(g["parent"], q, b)),
         ("GET", rf"^/v2/{S}$", "GetService", False, lambda g, q, b, i: run.get_service(service(g), i)),
@@ -62,9 +64,13 @@ def _routes(run, secrets, builds, storage, headers):
          lambda g, q, b, i: run.wait_operation(operation(g), b)),
         ("DELETE", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "DeleteOperation", True,
          lambda g, q, b, i: run.delete_operation(operation(g))),
-        # Cloud Logging: the revision logs a failed rollout reports.
+    ]
+    # Cloud Logging: the revision logs a failed rollout reports.
+    logging_rows = [
         ("POST", r"^/v2/entries:list$", "ListLogEntries", False, lambda g, q, b, i: run.list_log_entries(b)),
-        # Secret Manager v1.
+    ]
+    # Secret Manager v1.
+    secret_rows = [
         ("POST", r"^/v1/projects/(?P<project>[^/]+)/secrets$", "CreateSecret", True,
          lambda g, q, b, i: secrets.create_secret(g["project"], q, b)),
         ("GET", rf"^/v1/{SECRET}$", "GetSecret", False, lambda g, q, b, i: secrets.get_secret(g["secret"])),
@@ -83,7 +89,9 @@ def _routes(run, secrets, builds, storage, headers):
          lambda g, q, b, i: secrets.set_state(version(g), "DISABLED")),
         ("POST", rf"^/v1/{VERSION}:enable$", "EnableSecretVersion", True,
          lambda g, q, b, i: secrets.set_state(version(g), "ENABLED")),
-        # Cloud Build v1 (regional, and global as location "global").
+    ]
+    # Cloud Build v1 (regional, and global as location "global").
+    build_rows = [
         ("POST", rf"^/v1/{BUILDS}/builds$", "CreateBuild", True, lambda g, q, b, i: builds.create_build(g["parent"], b)),
         ("POST", r"^/v1/projects/(?P<project>[^/]+)/builds$", "CreateBuild", True,
          lambda g, q, b, i: builds.create_build(f"projects/{g['project']}/locations/global", b)),
@@ -93,9 +101,10 @@ def _routes(run, secrets, builds, storage, headers):
          lambda g, q, b, i: builds.get_build(f"{g['parent']}/builds/{g['build']}")),
         ("GET", r"^/v1/projects/(?P<project>[^/]+)/builds/(?P<build>[^/:]+)$", "GetBuild", False,
          lambda g, q, b, i: builds.get_build(f"projects/{g['project']}/locations/global/builds/{g['build']}")),
-        ("GET", rf"^/v1/{BUILDS}/operations/(?P<operation>[^/:]+)$", "GetBuildOperation", False,
-         lambda g, q, b, i: builds.operation_view(f"{g['parent']}/operations/{g['operation']}")),
-        # Cloud Storage JSON API: what a source upload and a log read need.
+    ]
+    # Cloud Storage JSON API: what a source upload and a log read need.
+    storage_rows = [
+        ("GET", r"^/storage/v1/b$", "ListBuckets", False, lambda g, q, b, i: storage.list_buckets(q)),
         ("GET", r"^/storage/v1/b/(?P<bucket>[^/]+)$", "GetBucket", False,
          lambda g, q, b, i: storage.get_bucket(g["bucket"])),
         ("POST", r"^/storage/v1/b$", "CreateBucket", True, lambda g, q, b, i: storage.create_bucket(q, b)),
@@ -109,7 +118,40 @@ def _routes(run, secrets, builds, storage, headers):
          lambda g, q, b, i: (storage.download(g["bucket"], g["object"], headers()) if q.get("alt") == ["media"]
                              else storage.get_object(g["bucket"], g["object"]))),
     ]
-    return [(m, re.compile(p), rpc, w, h) for m, p, rpc, w, h in table]
+    # Service Usage v1: which APIs a project has on; never itself disabled.
+    usage_rows = [
+        ("GET", rf"^/v1/{PROJECT}/services/(?P<api>[^/:]+)$", "GetApi", False,
+         lambda g, q, b, i: project.get_service(g["project"], g["api"])),
+        ("GET", rf"^/v1/{PROJECT}/services:batchGet$", "BatchGetApis", False,
+         lambda g, q, b, i: project.batch_get(g["project"], q)),
+        ("GET", rf"^/v1/{PROJECT}/services$", "ListApis", False,
+         lambda g, q, b, i: project.list_services(g["project"], q)),
+        ("POST", rf"^/v1/{PROJECT}/services:batchEnable$", "BatchEnableApis", True,
+         lambda g, q, b, i: project.batch_enable(g["project"], b)),
+        ("POST", rf"^/v1/{PROJECT}/services/(?P<api>[^/:]+):enable$", "EnableApi", True,
+         lambda g, q, b, i: project.enable(g["project"], g["api"])),
+        ("GET", r"^/v1/(?P<operation>operations/[^/]+)$", "GetApiOperation", False,
+         lambda g, q, b, i: project.get_operation(g["operation"])),
+    ]
+    # Artifact Registry v1: the repository a pushed image goes to.
+    registry_rows = [
+        ("GET", rf"^/v1/{BUILDS}/repositories/(?P<repository>[^/:]+)$", "GetRepository", False,
+         lambda g, q, b, i: project.get_repository(f"{g['parent']}/repositories/{g['repository']}")),
+        ("POST", rf"^/v1/{BUILDS}/repositories$", "CreateRepository", True,
+         lambda g, q, b, i: project.create_repository(g["parent"], q, b)),
+    ]
+    # One path for the operations of Cloud Build and Artifact Registry (one host here, two on Google).
+    shared_rows = [
+        ("GET", rf"^/v1/{BUILDS}/operations/(?P<operation>[^/:]+)$", "GetOperationV1", False,
+         lambda g, q, b, i: (project.get_operation(f"{g['parent']}/operations/{g['operation']}")
+                             if project.has_operation(f"{g['parent']}/operations/{g['operation']}")
+                             else builds.operation_view(f"{g['parent']}/operations/{g['operation']}"))),
+    ]
+    groups = (("run.googleapis.com", run_rows), ("logging.googleapis.com", logging_rows),
+              ("secretmanager.googleapis.com", secret_rows), ("cloudbuild.googleapis.com", build_rows),
+              ("storage.googleapis.com", storage_rows), (None, usage_rows),
+              ("artifactregistry.googleapis.com", registry_rows), (None, shared_rows))
+    return [(m, re.compile(p), rpc, w, h, api) for api, rows in groups for m, p, rpc, w, h in rows]
 
 
 MANIFEST = re.compile(r"^/v2/(?P<repo>.+)/manifests/(?P<reference>[^/]+)$")
@@ -167,13 +209,15 @@ class RequestCounter:
 class Api:
     """Dispatches one request to the Cloud Run layer and shapes the answer."""
 
-    def __init__(self, cloudrun, secrets, builds, storage, faults, store):
+    def __init__(self, cloudrun, secrets, builds, storage, faults, store, project):
         self.cloudrun = cloudrun
         self.faults = faults
         self.store = store
+        self.project = project
         self.counter = RequestCounter()
         self.request = threading.local()  # the headers of the request this thread serves
-        self.routes = _routes(cloudrun, secrets, builds, storage, lambda: getattr(self.request, "headers", {}))
+        self.routes = _routes(cloudrun, secrets, builds, storage, project,
+                              lambda: getattr(self.request, "headers", {}))
 
     def handle(self, method, raw_path, body, headers=None):
         """Returns (HTTP status, JSON-able body or Raw)."""
@@ -189,11 +233,14 @@ class Api:
         if manifest is not None:
             self.counter.add(method, "RegistryManifest", False)
             return manifest.status, manifest
-        for route_method, regex, rpc, writes, handler in self.routes:
+        for route_method, regex, rpc, writes, handler, api in self.routes:
             match = regex.match(path)
             if match and route_method == method:
                 dry_run = query.get("validateOnly", ["false"])[0] == "true"
                 self.counter.add(method, rpc, writes and not dry_run)
+                in_project = PROJECT_IN_PATH.search(path)
+                if in_project:
+                    self.project.require(in_project.group(1), api)
                 self.faults.before_request(method, rpc)
                 answer = handler(match.groupdict(), query, body, int_enums)
                 if writes and not dry_run:
@@ -224,6 +271,10 @@ class Api:
                     raise ApiError(400, f"Cannot register image: {exc}") from exc
             with self.store.lock:
                 return 200, {"images": list(self.store.images.values())}
+        if path == "/_emulator/project":
+            if method == "POST":
+                return 200, self.project.set_fresh(bool(request.get("fresh")))
+            return 200, self.project.describe()
         if path == "/_emulator/operations":
             with self.store.lock:
                 return 200, {"operations": [{"name": name, "done": bool(op.get("done")), "doneAt": op.get("_doneAt")}

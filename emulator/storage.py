@@ -18,6 +18,7 @@ import uuid
 import google_crc32c
 
 from emulator.errors import ApiError, not_found, or_not_found
+from emulator.iam import project_number
 from emulator.wire import Raw
 
 CONTENT_RANGE = re.compile(r"^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$")
@@ -37,6 +38,15 @@ class Storage:
         with self.store.lock:
             return or_not_found(self.store.buckets.get(bucket), f"The specified bucket does not exist: {bucket}")
 
+    def list_buckets(self, query):
+        """The buckets of ``project`` (an ID or number), by name, whose names start with ``prefix``."""
+        number = project_number(query.get("project", [""])[0])
+        prefix = query.get("prefix", [""])[0]
+        with self.store.lock:
+            found = [b for n, b in sorted(self.store.buckets.items())
+                     if n.startswith(prefix) and project_number(b.get("projectNumber", "")) == number]
+        return {"kind": "storage#buckets", "items": found} if found else {"kind": "storage#buckets"}
+
     def create_bucket(self, query, body):
         request = json.loads(body or b"{}")
         name = request.get("name", "")
@@ -47,7 +57,7 @@ class Storage:
                 raise ApiError(409, "Your previous request to create the named bucket succeeded and you already own "
                                     "it.", "ALREADY_EXISTS")
             bucket = {"kind": "storage#bucket", "id": name, "name": name, "timeCreated": self.now(),
-                      "projectNumber": query.get("project", [""])[0], "location": request.get("location", "US"),
+                      "projectNumber": project_number(query.get("project", [""])[0]), "location": request.get("location", "US"),
                       "storageClass": "STANDARD"}
             self.store.buckets[name] = bucket
             self.store.save()

@@ -9,7 +9,8 @@ class Store:
     """Every API object the emulator holds, keyed by its full resource name."""
 
     SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls", "secrets", "buckets", "objects",
-                "builds", "build_operations")
+                "builds", "build_operations",
+                "project", "apis", "repositories", "project_operations")
 
     def __init__(self, state_dir=None):
         self.lock = threading.RLock()

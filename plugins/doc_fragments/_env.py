@@ -10,6 +10,9 @@ from __future__ import annotations
 class ModuleDocFragment:
     # module_utils/_env.py ENTRY_SPEC; each module documents env itself.
     DOCUMENTATION = r"""
+requirements:
+  - google-cloud-secret-manager >= 2.16
+  - python-dotenv >= 1.0 (for env files)
 options:
   env_files:
     description:

@@ -78,10 +78,9 @@ options:
         (the convention of Google's C(*_EMULATOR_HOST) variables).
     type: str
 requirements:
-  - google-cloud-run >= 0.10.9
-  - proto-plus >= 1.24
   - google-auth >= 2.30
   - google-api-core >= 2.19
+  - requests >= 2.31
 notes:
   - Set O(project), O(region) and the auth options once for a play with
     C(module_defaults) for C(group/nadle.cloudrun.gcp).

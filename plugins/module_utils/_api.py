@@ -61,6 +61,15 @@ def status_name(exc):
         return None
 
 
+def error_details(exc):
+    """The facts of an API error a caller acts on: HTTP status, status name, and for a call to an API the
+    project has not enabled (403 with ErrorInfo reason SERVICE_DISABLED) that API's name."""
+    details = {"api_status": exc.code, "api_reason": status_name(exc)}
+    if getattr(exc, "reason", None) == "SERVICE_DISABLED":
+        details["disabled_api"] = (getattr(exc, "metadata", None) or {}).get("service")
+    return details
+
+
 def conflict(error):
     """Whether a CloudRunError is a concurrent change (409 ABORTED, an etag that no longer matches):
     the cure is to read again, plan again and write again (AIP-154)."""
@@ -138,9 +147,9 @@ def api_call(action, not_found=_RAISE):
             except gexc.NotFound as exc:
                 if not_found is not _RAISE:
                     return not_found
-                raise CloudRunError(error_message(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
+                raise CloudRunError(error_message(what, exc), **error_details(exc)) from exc
             except gexc.GoogleAPICallError as exc:
-                raise CloudRunError(error_message(what, exc), api_status=exc.code, api_reason=status_name(exc)) from exc
+                raise CloudRunError(error_message(what, exc), **error_details(exc)) from exc
             except gexc.RetryError as exc:
                 # api_gave_up: the retry deadline passed; a caller need not ask again at once (the role's
                 # rescue skips its reads, so a total outage is reported after one deadline, not two).
@@ -387,9 +396,18 @@ def create_bucket(client, name, location):
     return client.create_bucket(name, location=location)
 
 
+@api_call("list the buckets of project {project}")
+def owns_bucket(client, project, name):
+    """Whether bucket ``name`` is among ``project``'s own buckets."""
+    return any(bucket.name == name for bucket in client.list_buckets(project=project, prefix=name))
+
+
 @api_call("upload the source to gs://{bucket}")
 def upload_object(client, bucket, name, data, content_type):
-    return client.bucket(bucket).blob(name).upload_from_string(data, content_type=content_type)
+    """Upload; returns the object's generation."""
+    blob = client.bucket(bucket).blob(name)
+    blob.upload_from_string(data, content_type=content_type)
+    return blob.generation
 
 
 @api_call("read gs://{bucket}/{name}", not_found=None)
@@ -413,6 +431,35 @@ def get_build(client, name):
 @api_call("list the builds tagged {tag}")
 def list_builds(client, parent, tag):
     return list(client.list_builds(request={"parent": parent, "filter": f'tags="{tag}"'}, retry=api_retry()))
+
+
+# ------------------------------------------------------------- Service Usage
+@api_call("read which APIs are enabled in {parent}")
+def get_api_states(client, parent, names):
+    """{API name: ENABLED or DISABLED} for ``names`` (30 at most, one request)."""
+    response = client.batch_get_services(
+        request={"parent": parent, "names": [f"{parent}/services/{name}" for name in names]}, retry=api_retry())
+    return {service.name.rsplit("/", 1)[-1]: service.state.name for service in response.services}
+
+
+@api_call("enable {names} in {parent}")
+def enable_apis(client, parent, names):
+    # Enabling an enabled API changes nothing, so a retry after a lost answer is harmless.
+    return client.batch_enable_services(request={"parent": parent, "service_ids": names}, retry=api_retry())
+
+
+# --------------------------------------------------------- Artifact Registry
+@api_call("read the Artifact Registry repository {name}", not_found=None)
+def get_repository(client, name):
+    return client.get_repository(name=name, retry=api_retry())
+
+
+@api_call("create the Artifact Registry repository {repository_id} in {parent}")
+def create_repository(client, parent, repository_id, labels=None):
+    # Not retried blindly: after a lost answer the caller reads the repository first (409 means made).
+    repository = {"format_": "DOCKER", "labels": labels or {}}
+    return client.create_repository(request={"parent": parent, "repository_id": repository_id,
+                                             "repository": repository}, retry=None)
 
 
 # ------------------------------------------------------------------ registry

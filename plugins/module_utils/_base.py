@@ -33,6 +33,10 @@ LIBRARIES = {
     "google-auth": "google.auth", "requests": "requests", "google-api-core": "google.api_core",
     "google-cloud-run": "google.cloud.run_v2", "google-cloud-secret-manager": "google.cloud.secretmanager_v1",
     "google-cloud-build": "google.cloud.devtools.cloudbuild_v1", "google-cloud-storage": "google.cloud.storage",
+    "google-cloud-service-usage": "google.cloud.service_usage_v1",
+    "google-cloud-artifact-registry": "google.cloud.artifactregistry_v1",
+    "proto-plus": "proto", "docker": "docker", "dockerfile-parse": "dockerfile_parse", "pathspec": "pathspec",
+    "python-dotenv": "dotenv",
 }
 API_LIBRARIES = ("google-auth", "requests", "google-api-core")
 # The client of each kind (module, class), imported when the first client of that kind is made.
@@ -40,6 +44,8 @@ CLIENTS = {
     "services": ("google.cloud.run_v2", "ServicesClient"), "revisions": ("google.cloud.run_v2", "RevisionsClient"),
     "secrets": ("google.cloud.secretmanager_v1", "SecretManagerServiceClient"),
     "builds": ("google.cloud.devtools.cloudbuild_v1", "CloudBuildClient"),
+    "apis": ("google.cloud.service_usage_v1", "ServiceUsageClient"),
+    "repositories": ("google.cloud.artifactregistry_v1", "ArtifactRegistryClient"),
 }
 
 

@@ -12,6 +12,7 @@ was built already: nothing is uploaded and nothing is built.
 from __future__ import annotations
 
 import os
+import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
@@ -30,6 +31,8 @@ DOCKER_BUILDER = "gcr.io/cloud-builders/docker"
 
 
 LOGGING_WITHOUT_BUCKET = ("CLOUD_LOGGING_ONLY", "NONE")
+# LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/IMAGE: an Artifact Registry image and its repository.
+AR_IMAGE = re.compile(r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[^/]+)/(?P<repository>[^/:@]+)/")
 
 
 def default_bucket(project):
@@ -76,8 +79,24 @@ def _log_tail(storage, build):
     return (text or "").splitlines()[-LOG_TAIL:]
 
 
-def _ensure_bucket(storage, name, region):
-    if api.get_bucket(storage, name=name) is not None:
+def _bucket_there(storage, name, project):
+    """Whether the bucket can be used: it exists (a bucket the user named), or, for gcloud's default
+    (``project`` given), it is among that project's own buckets."""
+    if project:
+        return api.owns_bucket(storage, project=project, name=name)
+    return api.get_bucket(storage, name=name) is not None
+
+
+def _ensure_bucket(storage, name, region, project=None):
+    """The source bucket, created when missing. With ``project``, ``name`` is gcloud's default bucket and is
+    used only when this project owns it.
+
+    Anyone can create a bucket of the default name in their own project first; a source uploaded there
+    could be read or replaced by them, so gcloud refuses it (shared/reference/real-api-findings.md,
+    "Cloud Build and Cloud Storage"), and so does this. Ownership is read as the project's bucket list
+    (storage.buckets.list, as gcloud's check), not buckets.get, which roles/storage.objectAdmin lacks.
+    """
+    if _bucket_there(storage, name, project):
         return
     try:
         api.create_bucket(storage, name=name, location=region if region != "global" else "US")
@@ -87,11 +106,58 @@ def _ensure_bucket(storage, name, region):
         # Another build created it between our read and our create (several services deployed
         # with forks share the bucket): "you already own it". A name owned elsewhere reads 403.
         try:
-            found = api.get_bucket(storage, name=name)
+            there = _bucket_there(storage, name, project)
         except CloudRunError:
-            found = None
-        if found is None:
+            there = False
+        if there:
+            return
+        if not project:
             raise CloudRunError(exc.msg + " Set the bucket option to a bucket of this project.") from exc
+        raise CloudRunError(
+            f"Nothing was uploaded: gs://{name}, the source bucket gcloud would use for project {project}, exists "
+            "but belongs to another project, whose owner could read or replace a source uploaded there. Set the "
+            "bucket option (the cloudrun_deploy role: cloudrun_deploy_build_bucket) to a bucket of this project.",
+            bucket=name) from exc
+
+
+def ensure_repository(module, image):
+    """Before any upload: the Artifact Registry repository ``image`` goes to exists, or is made when
+    ``create_repository`` (Docker format, in the image's location). Returns whether it was (or, in check
+    mode, would be) created. Images elsewhere (gcr.io, Docker Hub) are not checked.
+
+    A push to a repository that does not exist fails the build after the upload and the whole build
+    (shared/reference/real-api-findings.md: "The Artifact Registry repository must exist before the push").
+    """
+    match = AR_IMAGE.match(image)
+    if not match:
+        return False
+    location, project, repository = match.group("location"), match.group("project"), match.group("repository")
+    parent = f"projects/{project}/locations/{location}"
+    name = f"{parent}/repositories/{repository}"
+    client = module.client("repositories")
+    if api.get_repository(client, name=name) is not None:
+        return False
+    if not module.params["create_repository"]:
+        raise CloudRunError(
+            f"Nothing was uploaded or built: the Artifact Registry repository {repository} does not exist in "
+            f"{location} of project {project}, so the push of {image} would fail. Create it with:\n"
+            f"  gcloud artifacts repositories create {repository} --repository-format=docker --location={location} "
+            f"--project={project}\nor set create_repository: true (the cloudrun_deploy role: "
+            "cloudrun_deploy_create_repository: true).", repository=name)
+    if module.check_mode:
+        return True
+    try:
+        operation = api.create_repository(client, parent=parent, repository_id=repository,
+                                          labels={"managed-by": "nadle-cloudrun"})
+    except CloudRunError as exc:
+        # 409: made meanwhile (a parallel deploy); after a lost answer, the first try may have made it.
+        made = exc.details.get("api_status") == 409 or (
+            api.lost_answer(exc) and api.get_repository(client, name=name) is not None)
+        if made:
+            return False
+        raise
+    api.wait(operation, module.params["wait_timeout"], f"create the Artifact Registry repository {name}")
+    return True
 
 
 def _name_of(operation, parent):
@@ -152,22 +218,27 @@ def await_build(builds, name, timeout):
 
 
 def _upload_source(module, data, source_hash):
-    """The gzipped context into the build bucket (made when missing); returns (bucket, object)."""
-    bucket = module.params["bucket"] or default_bucket(module.project)
+    """The gzipped context into the build bucket (made when missing); returns (bucket, object, generation)."""
     storage = module.client("storage")
-    _ensure_bucket(storage, bucket, module.params["build_region"])
+    bucket = module.params["bucket"] or default_bucket(module.project)
+    _ensure_bucket(storage, bucket, module.params["build_region"], None if module.params["bucket"] else module.project)
     source_object = f"source/{source_hash}.tgz"
-    api.upload_object(storage, bucket=bucket, name=source_object, data=data, content_type="application/gzip")
-    return bucket, source_object
+    generation = api.upload_object(storage, bucket=bucket, name=source_object, data=data,
+                                   content_type="application/gzip")
+    return bucket, source_object, generation
 
 
-def _build_request(params, bucket, source_object, image, tag, project):
+def _build_request(params, bucket, source_object, image, tag, project, generation=None):
     """The Cloud Build request: one docker build step of the uploaded context, tagged and pushed."""
     images = [image] + [f"{params['image']}:{extra}" for extra in params.get("tags") or []]
     args = ["build", "--network=cloudbuild", "-f", params["dockerfile"]]
     for name in images:
         args += ["-t", name]
-    request = {"source": {"storage_source": {"bucket": bucket, "object_": source_object}},
+    storage_source = {"bucket": bucket, "object_": source_object}
+    if generation:
+        # Pinned, as gcloud pins it: the build reads the object uploaded now, whatever is written after.
+        storage_source["generation"] = generation
+    request = {"source": {"storage_source": storage_source},
                "steps": [{"name": DOCKER_BUILDER, "args": args + ["."]}], "images": images,
                "timeout": {"seconds": params["build_timeout"]},
                # Cloud Build's own tags (not Docker's): how a build of this source is found again.
@@ -206,15 +277,18 @@ def submit(module):
     tag = source_tag(source_hash)
     image = f"{params['image']}:{tag}"
     result = {"image": image, "tag": tag, "source_hash": f"sha256:{source_hash}", "files": len(files),
-              "build_id": None, "log_url": None, "log_tail": [], "digest": None, "image_digest": None}
+              "repository_created": False, "build_id": None, "log_url": None, "log_tail": [], "digest": None, "image_digest": None}
     digest = api.image_digest(module.session(), image, emulator=module.emulator)
     if digest:
         return dict(result, changed=False, digest=digest, image_digest=f"{params['image']}@{digest}",
                     msg=f"{image} exists: this source was built already, so nothing was uploaded or built.")
+    created = ensure_repository(module, image)
+    result["repository_created"] = created
     if module.check_mode:
-        return dict(result, changed=True, msg=f"{image} does not exist: a build would run.")
-    bucket, source_object = _upload_source(module, data, source_hash)
-    request = _build_request(params, bucket, source_object, image, tag, module.project)
+        return dict(result, changed=True, msg=f"{image} does not exist: a build would run"
+                    + (", after the repository is created." if created else "."))
+    bucket, source_object, generation = _upload_source(module, data, source_hash)
+    request = _build_request(params, bucket, source_object, image, tag, module.project, generation)
     finished = _run_build(module, request, image, tag)
     built = [i for i in finished.results.images if i.name == image]
     digest = built[0].digest if built else api.image_digest(module.session(), image, emulator=module.emulator)

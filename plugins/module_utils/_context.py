@@ -16,6 +16,8 @@ import io
 import os
 import tarfile
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     from docker.utils.build import exclude_paths
 except ImportError:
@@ -50,24 +52,56 @@ def context_files(root, dockerfile="Dockerfile", extra_excludes=ALWAYS_EXCLUDED)
     sent (a repository's .git and a local .venv).
     """
     if not HAS_DOCKER_PY:
-        raise RuntimeError("docker (docker-py) is required to read .dockerignore (pip install docker).")
+        raise RuntimeError(missing_required_lib("docker"))
     patterns = ignore_patterns(root) + list(extra_excludes)
     included = exclude_paths(root, patterns, dockerfile=dockerfile)
     return sorted(p for p in included if os.path.isfile(os.path.join(root, p)))
 
 
+# gcloud's own .gcloudignore when a folder has none but has a .gitignore (`gcloud topic gcloudignore`,
+# cloud.google.com/sdk/gcloud/reference/topic/gcloudignore; `gcloud builds submit` uses it when a
+# .gitignore is present): itself, .git and .gitignore, then the .gitignore's own patterns.
+DEFAULT_GCLOUDIGNORE = (".gcloudignore", ".git", ".gitignore", "#!include:.gitignore")
+INCLUDE = "#!include:"
+
+
+def gcloudignore_patterns(root):
+    """The patterns gcloud applies to an upload of ``root``: .gcloudignore's, with each ``#!include:FILE``
+    replaced by FILE's patterns (gitignore syntax); with no .gcloudignore, gcloud's default when a
+    .gitignore is there; else none (everything is uploaded)."""
+    path = os.path.join(root, ".gcloudignore")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    elif os.path.isfile(os.path.join(root, ".gitignore")):
+        lines = list(DEFAULT_GCLOUDIGNORE)
+    else:
+        return []
+    patterns = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(INCLUDE):
+            included = stripped[len(INCLUDE):].strip()
+            if os.path.isfile(os.path.join(root, included)):
+                patterns += ignore_patterns(root, included)
+        elif stripped and not stripped.startswith("#"):
+            patterns.append(stripped)
+    return patterns
+
+
 def upload_files(root, dockerfile="Dockerfile", context=None):
-    """What a source build uploads: .gcloudignore (gitignore rules), then the Docker context.
+    """What a source build uploads: .gcloudignore (gitignore rules; gcloud's default with a .gitignore), then
+    the Docker context.
 
     gcloud uploads what .gcloudignore lets through and Docker then applies .dockerignore; a file
     either of them leaves out cannot change the image, so it is neither uploaded nor hashed.
     ``context``: context_files of ``root`` already listed (a walk of the folder not made twice).
     """
     files = context if context is not None else context_files(root, dockerfile)
-    patterns = ignore_patterns(root, ".gcloudignore")
+    patterns = gcloudignore_patterns(root)
     if patterns:
         if not HAS_PATHSPEC:
-            raise RuntimeError("pathspec is required to read .gcloudignore (pip install pathspec).")
+            raise RuntimeError(missing_required_lib("pathspec"))
         spec = pathspec.GitIgnoreSpec.from_lines(patterns)
         files = [f for f in files if not spec.match_file(f) or f == dockerfile]
     return files

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     from dotenv import dotenv_values
     from dotenv.parser import parse_stream
@@ -34,7 +36,7 @@ def parse_env_text(text, source, interpolate=False):
     cannot parse, or a key with no ``=``, is an error naming the file and the line.
     """
     if not HAS_DOTENV:
-        raise DotenvError("python-dotenv is required to read .env files (pip install python-dotenv).")
+        raise DotenvError(missing_required_lib("python-dotenv"))
     # python-dotenv reads CRLF, but its line count drifts after an error in a CRLF file.
     text = text.replace("\r\n", "\n")
     origins = {}

@@ -19,6 +19,7 @@ import os
 import re
 import shlex
 
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import API_LIBRARIES, CloudRunError, region_problem
@@ -282,7 +283,7 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
     """Every check on ``root``; returns the findings, errors first. ``context``: context_files of ``root``,
     when the caller listed them already."""
     if not HAS_DOCKERFILE_PARSE:
-        raise RuntimeError("dockerfile-parse is required (pip install dockerfile-parse).")
+        raise RuntimeError(missing_required_lib("dockerfile-parse"))
     found = []
     dockerfile_path = os.path.join(root, dockerfile)
     if not os.path.isfile(dockerfile_path):
@@ -371,7 +372,16 @@ def _compare(module, valid, image, health):
         checked = dict(checked, image=image)
     if module.params["service"].get("region"):
         module.params["region"] = module.params["service"]["region"]
-    return read_settled(module, checked, secrets, health)
+    try:
+        return read_settled(module, checked, secrets, health)
+    except CloudRunError as exc:
+        if not exc.details.get("disabled_api"):
+            raise
+        # A project where Cloud Run or Secret Manager is not on yet (a new one) has nothing deployed that
+        # could be settled; what to enable, or to report, is for the deploy's API check to say, once
+        # for every API (nadle.cloudrun.project_apis), before anything is written.
+        return {"settled": False, "changes": ["state"], "secrets_changed": [], "service": None, "traffic": [],
+                "health": None, "disabled_apis": [exc.details["disabled_api"]]}
 
 
 def preflight(module):

@@ -17,12 +17,22 @@ description:
   - Otherwise it uploads the tarball to the Cloud Storage source bucket, runs a C(docker build) with Cloud Build,
     waits with a deadline and returns the image with its digest. A failed build fails the task with the end of the
     build log.
-  - Artifact Registry (C(REGION-docker.pkg.dev/PROJECT/REPO/IMAGE)) and C(gcr.io) images both work.
+  - Artifact Registry (C(REGION-docker.pkg.dev/PROJECT/REPO/IMAGE)) and C(gcr.io) images both work. Before any
+    upload, the Artifact Registry repository is read; when it does not exist the task fails saying how to create it,
+    or creates it with O(create_repository=true).
+  - With no C(.gcloudignore) in O(path) and a C(.gitignore) there, the files C(.gitignore) ignores are not uploaded,
+    as gcloud does (it then uses its default C(.gcloudignore), which ends with C(#!include:.gitignore)).
 author:
   - nadle engineers (@nadle)
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._gcp.action_group
+requirements:
+  - google-cloud-build >= 3.20
+  - google-cloud-storage >= 2.14
+  - google-cloud-artifact-registry >= 1.11
+  - docker >= 7.0
+  - pathspec >= 0.12
 attributes:
   check_mode:
     description: Says whether a build would run; uploads and builds nothing.
@@ -54,7 +64,19 @@ options:
     description:
       - The Cloud Storage bucket for the source tarball. Defaults to gcloud's, C(PROJECT_cloudbuild) (a domain-scoped
         project's C(:) and C(.) as C(_), and C(google) as C(elgoog)), created when missing.
+      - The default bucket is used only when the project owns it (it is among the project's buckets, which needs
+        C(storage.buckets.list)). A bucket of that name in another project is refused, as gcloud refuses it (its
+        owner could read or replace the source).
     type: str
+  create_repository:
+    description:
+      - Create the Artifact Registry repository of O(image) when it does not exist (Docker format, in the image's
+        location, labelled C(managed-by=nadle-cloudrun)). Needs C(artifactregistry.repositories.create)
+        (C(roles/artifactregistry.admin)).
+      - With V(false), a missing repository fails the task before any upload, with the C(gcloud) command that creates
+        it.
+    type: bool
+    default: false
   build_region:
     description: Where the build runs, a region or V(global).
     type: str
@@ -131,6 +153,10 @@ files:
   description: How many files the context has.
   returned: always
   type: int
+repository_created:
+  description: Whether this task created the Artifact Registry repository (in check mode, would create it).
+  returned: always
+  type: bool
 build_id:
   description: The Cloud Build build ID; null when nothing was built.
   returned: always
@@ -157,6 +183,7 @@ def main():
         tags=dict(type="list", elements="str"),
         dockerfile=dict(type="str", default="Dockerfile"),
         bucket=dict(type="str"),
+        create_repository=dict(type="bool", default=False),
         build_region=dict(type="str", default="global"),
         service_account=dict(type="str"),
         logging=dict(type="str", choices=["LEGACY", "GCS_ONLY", "CLOUD_LOGGING_ONLY", "NONE"]),
@@ -164,7 +191,8 @@ def main():
         build_timeout=dict(type="int", default=600),
         wait_timeout=dict(type="int", default=1200),
     )
-    CloudRunModule(argument_spec, libraries=("google-cloud-build", "google-cloud-storage"),
+    CloudRunModule(argument_spec, libraries=("google-cloud-build", "google-cloud-storage",
+                                             "google-cloud-artifact-registry", "docker", "pathspec"),
                    supports_check_mode=True).run(submit)
 
 

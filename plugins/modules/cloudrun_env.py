@@ -26,6 +26,9 @@ extends_documentation_fragment:
   - nadle.cloudrun._env
   - nadle.cloudrun._gcp.attributes
   - nadle.cloudrun._gcp.action_group
+requirements:
+  - google-cloud-run >= 0.10.9
+  - proto-plus >= 1.24
 options:
   name:
     description:

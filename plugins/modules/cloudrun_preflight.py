@@ -36,6 +36,11 @@ author:
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._gcp.action_group
+requirements:
+  - dockerfile-parse >= 2.0
+  - docker >= 7.0
+  - pathspec >= 0.12
+  - python-dotenv >= 1.0
 attributes:
   check_mode:
     description: Reports what O(fix) would rewrite without rewriting it. O(compare) only reads, in check mode too.
@@ -231,6 +236,14 @@ changes:
   returned: when O(compare=true)
   type: list
   elements: str
+disabled_apis:
+  description:
+    - The API whose read answered that the project has not enabled it (C(SERVICE_DISABLED)); the service is then
+      not settled (C(state)). M(nadle.cloudrun.project_apis) checks and enables every API a deploy calls.
+  returned: when O(compare=true) and an API the compare reads is not enabled
+  type: list
+  elements: str
+  sample: [run.googleapis.com]
 secrets_changed:
   description: The secret keys whose value differs from the latest version in Secret Manager.
   returned: when O(compare=true)
@@ -252,9 +265,7 @@ health:
   type: dict
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
-from ansible_collections.nadle.cloudrun.plugins.module_utils import _context, _preflight
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _preflight
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
 
 
@@ -282,9 +293,10 @@ def main():
         # The auth options are for compare; the Google libraries are needed (and loaded) only then.
         libraries=None, supports_check_mode=True, required_one_of=[("path", "service")],
     )
-    for present, package in ((_preflight.HAS_DOCKERFILE_PARSE, "dockerfile-parse"), (_context.HAS_DOCKER_PY, "docker")):
-        if not present and module.params["path"]:
-            module.ansible.fail_json(msg=missing_required_lib(package))
+    if module.params["path"]:
+        module.require(("dockerfile-parse", "docker", "pathspec", "python-dotenv"))
+    elif module.params["env_files"] or (module.params["service"] or {}).get("env_files"):
+        module.require(("python-dotenv",))
     module.run(_preflight.preflight)
 
 

@@ -17,6 +17,10 @@ extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._gcp.info_attributes
   - nadle.cloudrun._gcp.action_group
+requirements:
+  - google-cloud-run >= 0.10.9
+  - proto-plus >= 1.24
+  - google-cloud-secret-manager >= 2.16
 options:
   name:
     description:

@@ -41,6 +41,50 @@ def test_a_bucket_name_owned_elsewhere_says_to_set_bucket():
     assert "Set the bucket option" in err.value.msg
 
 
+class ProjectBuckets:
+    """Storage as the default bucket finds it: the project's own buckets, and the names anyone has taken."""
+
+    def __init__(self, owned=(), taken=(), made_meanwhile=False):
+        self.owned, self.taken, self.made_meanwhile = set(owned), set(taken), made_meanwhile
+        self.created = []
+
+    def list_buckets(self, project, prefix):
+        return [type("Bucket", (), {"name": n})() for n in sorted(self.owned) if n.startswith(prefix)]
+
+    def create_bucket(self, name, location):
+        if name in self.taken or self.made_meanwhile:
+            if self.made_meanwhile:
+                self.owned.add(name)
+            raise gexc.Conflict("Your previous request to create the named bucket succeeded and you already own it.")
+        self.created.append(name)
+        self.owned.add(name)
+
+
+def test_the_default_bucket_is_used_when_the_project_owns_it():
+    storage = ProjectBuckets(owned={"p_cloudbuild"})
+    _build._ensure_bucket(storage, "p_cloudbuild", "global", "p")
+    assert storage.created == []
+
+
+def test_the_default_bucket_is_created_when_nobody_has_it():
+    storage = ProjectBuckets()
+    _build._ensure_bucket(storage, "p_cloudbuild", "asia-northeast3", "p")
+    assert storage.created == ["p_cloudbuild"]
+
+
+def test_the_default_bucket_made_by_a_parallel_build_of_this_project_is_used():
+    _build._ensure_bucket(ProjectBuckets(made_meanwhile=True), "p_cloudbuild", "global", "p")
+
+
+def test_the_default_bucket_name_taken_by_another_project_is_refused():
+    with pytest.raises(CloudRunError) as err:
+        _build._ensure_bucket(ProjectBuckets(taken={"p_cloudbuild"}), "p_cloudbuild", "global", "p")
+    assert "gs://p_cloudbuild, the source bucket gcloud would use for project p, exists but belongs to another " \
+           "project" in err.value.msg
+    assert "cloudrun_deploy_build_bucket" in err.value.msg
+    assert err.value.msg.startswith("Nothing was uploaded")
+
+
 @pytest.mark.parametrize("project, bucket", [
     ("my-project", "my-project_cloudbuild"),
     ("example.com:my-project", "example_com_my-project_cloudbuild"),

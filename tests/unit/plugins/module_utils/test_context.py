@@ -31,6 +31,34 @@ def test_gcloudignore_then_dockerignore(tmp_path):
     assert upload_files(root) == [".dockerignore", ".gcloudignore", "Dockerfile", "app.py", "keep.log"]
 
 
+def test_with_no_gcloudignore_a_gitignore_is_applied_as_gcloud_does(tmp_path):
+    # gcloud's generated .gcloudignore: itself, .git, .gitignore, then #!include:.gitignore.
+    root = make(tmp_path, {
+        "Dockerfile": "FROM x\n", ".gitignore": "__pycache__/\n*.pyc\n.env\n", "app.py": "", ".env": "",
+        "pkg/__pycache__/mod.cpython-311.pyc": "", "pkg/mod.py": "",
+    })
+    assert upload_files(root) == ["Dockerfile", "app.py", "pkg/mod.py"]
+
+
+def test_a_gcloudignore_includes_the_gitignore_where_it_says_so(tmp_path):
+    root = make(tmp_path, {
+        "Dockerfile": "FROM x\n", ".gitignore": "secrets/\n", ".gcloudignore": "#!include:.gitignore\n!secrets/ok\n",
+        "app.py": "", "secrets/key": "", "secrets/ok": "", "other.txt": "",
+    })
+    assert upload_files(root) == [".gcloudignore", ".gitignore", "Dockerfile", "app.py", "other.txt", "secrets/ok"]
+
+
+def test_a_gcloudignore_without_the_include_leaves_the_gitignore_alone(tmp_path):
+    root = make(tmp_path, {"Dockerfile": "FROM x\n", ".gitignore": "*.txt\n", ".gcloudignore": "# nothing\n",
+                           "notes.txt": ""})
+    assert upload_files(root) == [".gcloudignore", ".gitignore", "Dockerfile", "notes.txt"]
+
+
+def test_with_neither_file_everything_in_the_context_is_uploaded(tmp_path):
+    root = make(tmp_path, {"Dockerfile": "FROM x\n", "notes.txt": "", ".hidden": ""})
+    assert upload_files(root) == [".hidden", "Dockerfile", "notes.txt"]
+
+
 def _tree(root, files):
     for name, content in files.items():
         path = root / name

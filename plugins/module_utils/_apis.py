@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# Copyright: nadle.cloudrun contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""PRIVATE to nadle.cloudrun: the Google APIs a deploy calls, read and enabled through Service Usage v1.
+
+A new project has only Google's default APIs on (Cloud Logging and Cloud Storage among them; not
+Cloud Run, Cloud Build, Artifact Registry or Secret Manager), and any call to another answers 403
+SERVICE_DISABLED (cloud.google.com/service-usage/docs/enabled-service). One batchGet reads up to 30
+APIs, one batchEnable enables up to 20 (cloud.google.com/service-usage/docs/reference/rest).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+
+API_NAME = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.googleapis\.com$")
+READ_BATCH = 30
+ENABLE_BATCH = 20
+TITLES = {
+    "run.googleapis.com": "Cloud Run Admin API", "cloudbuild.googleapis.com": "Cloud Build API",
+    "artifactregistry.googleapis.com": "Artifact Registry API", "secretmanager.googleapis.com": "Secret Manager API",
+    "logging.googleapis.com": "Cloud Logging API", "storage.googleapis.com": "Cloud Storage API",
+}
+
+
+def _chunks(items, size):
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def refuse_bad_names(names):
+    bad = [name for name in names if not API_NAME.match(name or "")]
+    if bad:
+        raise CloudRunError("Nothing was read or enabled: apis takes service names such as run.googleapis.com, not "
+                            + ", ".join(f"'{name}'" for name in bad) + ".")
+
+
+def _listed(names):
+    return "\n".join(f"- {name}" + (f" ({TITLES[name]})" if name in TITLES else "") for name in names)
+
+
+def ensure_apis(module):
+    params = module.params
+    names = sorted(set(params["apis"]))
+    refuse_bad_names(names)
+    project = module.project
+    client = module.client("apis")
+    parent = f"projects/{project}"
+    states = {}
+    for chunk in _chunks(names, READ_BATCH):
+        states.update(api.get_api_states(client, parent=parent, names=chunk))
+    disabled = [name for name in names if states.get(name) != "ENABLED"]
+    result = {"changed": False, "apis": states, "enabled": [], "disabled": disabled}
+    if not disabled:
+        return dict(result, msg=f"All {len(names)} APIs are enabled in project {project}.")
+    if not params["enable"]:
+        raise CloudRunError(
+            f"Nothing was written: these APIs are not enabled in project {project}:\n{_listed(disabled)}\n"
+            f"Enable them with: gcloud services enable {' '.join(disabled)} --project {project}\n"
+            "or let this task enable them with enable: true (the cloudrun_deploy role: "
+            "cloudrun_deploy_enable_apis: true). Enabling needs serviceusage.services.enable "
+            "(roles/serviceusage.serviceUsageAdmin).", apis=states, disabled=disabled, enabled=[])
+    after = dict(states, **{name: "ENABLED" for name in disabled})
+    if module.diff_mode:
+        result["diff"] = {"before": {"apis": states}, "after": {"apis": after}}
+    if module.check_mode:
+        return dict(result, changed=True, enabled=disabled,
+                    msg=f"Would enable in project {project}:\n" + _listed(disabled))
+    done = []
+    for chunk in _chunks(disabled, ENABLE_BATCH):
+        operation = api.enable_apis(client, parent=parent, names=chunk)
+        try:
+            api.wait(operation, params["wait_timeout"], f"enable {', '.join(chunk)} in project {project}")
+        except CloudRunError as exc:
+            raise CloudRunError(exc.msg + (f"\nEnabled before this: {', '.join(done)}." if done else ""),
+                                changed=bool(done), enabled=done, apis=states) from exc
+        done += chunk
+    return dict(result, changed=True, enabled=done, disabled=[], apis=after,
+                msg=f"Enabled in project {project}:\n" + _listed(done))

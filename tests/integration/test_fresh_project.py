@@ -1,0 +1,96 @@
+"""The first deploy on a new project (issue 12): playbooks/deploy.yml against an emulator started as one.
+
+A fresh project has only Google's default APIs on, no Artifact Registry repository, and a revision
+reads a secret only with secretAccessor on it. The tests run in file order on one copy of the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from emulator.iam import project_number
+from emulator.testing import ROOT, admin, request_json
+from test_deploy_playbook import HOST_VARS, SERVICE, Repo, health, recap
+
+PROJECT = "xai-community-local"
+OFF = ["artifactregistry.googleapis.com", "cloudbuild.googleapis.com", "run.googleapis.com",
+       "secretmanager.googleapis.com"]
+REPOSITORY = f"projects/{PROJECT}/locations/asia-northeast3/repositories/apps"
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    repo = Repo(tmp_path_factory.mktemp("fresh"))
+    started = subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(repo.port), "--state-dir",
+                              os.path.join(repo.path, ".emulator"), "--fresh-project"],
+                             cwd=ROOT, capture_output=True, text=True, check=False)
+    assert started.returncode == 0, started.stdout + started.stderr
+    yield repo
+    repo.stop()
+
+
+def test_without_enabling_the_run_fails_before_any_write_listing_the_apis_that_are_off(fresh):
+    assert admin(fresh.api, "project")["fresh"] is True
+    fresh.reset_requests()
+    result = fresh.playbook("deploy")
+    assert result.returncode != 0
+    counted = fresh.requests()
+    assert counted["writes"] == 0, counted
+    message = result.output[result.output.index("these APIs are not enabled"):]
+    for api in OFF:
+        assert f"- {api}" in message
+    assert "logging.googleapis.com" not in message.split("Enable them")[0]  # on by default in a new project
+    assert f"gcloud services enable {' '.join(OFF)} --project {PROJECT}" in message
+    assert "cloudrun_deploy_enable_apis: true" in message
+    # Preflight's read met SERVICE_DISABLED and said "not settled"; the API check spoke for all of them.
+    assert counted["by_rpc"].get("BatchGetApis") == 1, counted
+
+
+def test_with_enable_apis_and_create_repository_one_run_deploys_with_its_secrets(fresh):
+    with open(os.path.join(fresh.path, HOST_VARS), "a", encoding="utf-8") as handle:
+        handle.write("\ncloudrun_deploy_enable_apis: true\ncloudrun_deploy_create_repository: true\n")
+    result = fresh.playbook("deploy")
+    assert result.returncode == 0, result.output[-6000:]
+    project = admin(fresh.api, "project")
+    assert project["enabled"][project_number(PROJECT)] == OFF
+    assert project["repositories"] == [REPOSITORY]
+    service = fresh.service()
+    assert health(service["uri"]) == {"status": "healthy", "service": SERVICE}
+    # The secrets the role wrote are readable by the account the revision runs as (the project's
+    # default compute account): the emulator enforces it in a fresh project, and shows the binding.
+    account = f"serviceAccount:{project_number(PROJECT)}-compute@developer.gserviceaccount.com"
+    refs = [e["valueSource"]["secretKeyRef"]["secret"] for e in service["template"]["containers"][0]["env"]
+            if "valueSource" in e]
+    assert len(refs) == 2
+    for secret in refs:
+        policy = request_json(f"{fresh.api}/v1/projects/{PROJECT}/secrets/{secret}:getIamPolicy")
+        assert {"role": "roles/secretmanager.secretAccessor", "members": [account]} in policy["bindings"]
+
+
+def test_the_second_run_changes_nothing_and_writes_nothing(fresh):
+    fresh.reset_requests()
+    result = fresh.playbook("deploy")
+    assert result.returncode == 0, result.output[-6000:]
+    assert recap(result)["changed"] == 0, result.stdout[-6000:]
+    counted = fresh.requests()
+    assert counted["writes"] == 0, counted
+    assert "BatchGetApis" not in counted["by_rpc"]  # its reads found the APIs on: no API check
+
+
+def test_a_push_to_a_repository_that_does_not_exist_fails_the_build_before_the_upload(fresh):
+    fresh.edit(HOST_VARS, "/apps/xai-community-backend", "/other/xai-community-backend")
+    fresh.edit(HOST_VARS, "cloudrun_deploy_create_repository: true", "cloudrun_deploy_create_repository: false")
+    fresh.reset_requests()
+    result = fresh.playbook("deploy")
+    assert result.returncode != 0
+    assert "the Artifact Registry repository other does not exist in asia-northeast3 of project " \
+           f"{PROJECT}" in result.output
+    assert "gcloud artifacts repositories create other --repository-format=docker --location=asia-northeast3 " \
+           f"--project={PROJECT}" in result.output
+    counted = fresh.requests()
+    assert counted["writes"] == 0, counted
+    assert "UploadObject" not in counted["by_rpc"]
