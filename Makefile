@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PYTHONPATH := $(CURDIR)/.collections:$(CURDIR)
 
-.PHONY: setup test unit emulator-test integration molecule sanity lint build demo demo-stop clean collection-copy
+.PHONY: setup test unit emulator-test integration molecule sanity compat lint build demo demo-stop clean collection-copy
 
 setup: $(STAMP)
 
@@ -24,7 +24,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	touch $(STAMP)
 
 # Every test layer; stops at the first failing one.
-test: setup unit emulator-test integration molecule sanity lint build
+test: setup unit emulator-test integration molecule sanity compat lint build
 
 unit: setup collection-copy
 	$(BIN)/python -m pytest -q emulator/tests/test_units.py
@@ -52,24 +52,61 @@ SANITY_DIR := $(SANITY_ROOT)/ansible_collections/nadle/cloudrun
 # ansible-test looks for get_pip_<its pip version>.py in its cache. The version is read in the recipe,
 # not when make parses this file: on a fresh clone .venv does not exist yet at that moment.
 GET_PIP_DIR := $(HOME)/.ansible/test/cache
-ANSIBLE_TEST_REQUIREMENTS := $(VENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py
+SITE := lib/python3.11/site-packages
+# $(call offline_get_pip,ansible-test's python_requirements.py): its get_pip script, from this repository.
+define offline_get_pip
+pip_version=$$(sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(1) | head -1); \
+test -n "$$pip_version" || { echo "cannot read ansible-test's pip version from $(1)"; exit 1; }; \
+mkdir -p $(GET_PIP_DIR) && cp tests/sanity/get_pip_offline.py $(GET_PIP_DIR)/get_pip_$$(echo $$pip_version | tr . _).py
+endef
 collection-copy: setup
-	version=$$(sed -n "s/.*pip='\([0-9.]*\)'.*/\1/p" $(ANSIBLE_TEST_REQUIREMENTS)); \
-	test -n "$$version" || { echo "cannot read ansible-test's pip version from $(ANSIBLE_TEST_REQUIREMENTS)"; exit 1; }; \
-	mkdir -p $(GET_PIP_DIR) && cp tests/sanity/get_pip_offline.py $(GET_PIP_DIR)/get_pip_$$(echo $$version | tr . _).py
+	$(call offline_get_pip,$(VENV)/$(SITE)/ansible_test/_internal/python_requirements.py)
 	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_DIR)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_DIR)/
 
 sanity: setup collection-copy
 	cd $(SANITY_DIR) && $(BIN)/ansible-test sanity --python 3.11 --color no --requirements
 
+# ansible-core 2.16 and 2.18 beside the 2.19 of .venv. What differs between them is ansible-core, so
+# each gets a virtualenv with only its ansible-core (and the versions of ansible-core's own
+# dependencies it asks for), reaching the rest of .venv (the Google libraries, pytest, the emulator's
+# and the example app's) through a .pth file written after the install. Then what depends on
+# ansible-core: the unit tests, the sanity tests that read documentation and argument specs, and a
+# role deploy with its rerun and check mode (tests/compat).
+COMPAT_VERSIONS := 2.16.19 2.18.19
+COMPAT_SANITY := --test validate-modules --test ansible-doc --test import --test yamllint
+compat: setup collection-copy
+	set -e; for version in $(COMPAT_VERSIONS); do \
+	  minor=$${version%.*}; venv=$(CURDIR)/.venv-$$minor; \
+	  if ! test -f $$venv/.setup-done; then \
+	    rm -rf $$venv && $(PYTHON) -m venv $$venv; \
+	    $$venv/bin/python -m pip install --quiet "ansible-core==$$version"; \
+	    echo "$(CURDIR)/$(VENV)/$(SITE)" > $$venv/$(SITE)/nadle-main-venv.pth; \
+	    touch $$venv/.setup-done; \
+	  fi; \
+	  $(call offline_get_pip,$$venv/$(SITE)/ansible_test/_internal/python_requirements.py); \
+	  echo "== ansible-core $$version: unit tests, a role deploy, sanity ($(COMPAT_SANITY))"; \
+	  NADLE_COMPAT_ANSIBLE=$$minor $$venv/bin/python -m pytest -q tests/unit tests/compat; \
+	  (cd $(SANITY_DIR) && $$venv/bin/ansible-test sanity $(COMPAT_SANITY) --python 3.11 --color no --requirements); \
+	done
+
 lint: setup
 	$(BIN)/antsibull-changelog lint
 	$(BIN)/ansible-lint --profile production
 
+# The tarball Galaxy would get, checked by Galaxy's own importer (in a virtualenv of its own: it pins
+# attrs and flake8 below what .venv has; it lints with .venv's ansible-lint). Any ERROR fails.
+IMPORTER := $(CURDIR)/.venv-importer
 build: setup
 	mkdir -p $(BUILD)
+	rm -f $(BUILD)/nadle-cloudrun-*.tar.gz
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
+	test -f $(IMPORTER)/.setup-done || { rm -rf $(IMPORTER) && $(PYTHON) -m venv $(IMPORTER) && \
+	  $(IMPORTER)/bin/python -m pip install --quiet galaxy-importer==0.4.44 && touch $(IMPORTER)/.setup-done; }
+	$(IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/nadle-cloudrun-*.tar.gz > $(BUILD)/importer.log 2>&1 || \
+	  { cat $(BUILD)/importer.log; exit 1; }
+	! grep -E "^(ERROR|WARNING)" $(BUILD)/importer.log || { echo "galaxy-importer found the problems above"; exit 1; }
+	tail -1 $(BUILD)/importer.log
 
 # The example backend from source to a healthy service on the emulator (started if needed, on
 # port 8123, state in .emulator/). The play's last task prints the URL and the /health JSON.
