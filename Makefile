@@ -103,7 +103,7 @@ build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD) .
 	test -f $(IMPORTER)/.setup-done || { rm -rf $(IMPORTER) && $(PYTHON) -m venv $(IMPORTER) && \
 	  $(IMPORTER)/bin/python -m pip install --quiet galaxy-importer==0.4.44 && touch $(IMPORTER)/.setup-done; }
-	$(IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/nadle-cloudrun-*.tar.gz > $(BUILD)/importer.log 2>&1 || \
+	cd $(BUILD) && $(IMPORTER)/bin/python -m galaxy_importer.main $(BUILD)/nadle-cloudrun-*.tar.gz > $(BUILD)/importer.log 2>&1 || \
 	  { cat $(BUILD)/importer.log; exit 1; }
 	! grep -E "^(ERROR|WARNING)" $(BUILD)/importer.log || { echo "galaxy-importer found the problems above"; exit 1; }
 	tail -1 $(BUILD)/importer.log
