@@ -14,6 +14,7 @@ import re
 import shlex
 import tarfile
 import threading
+import time
 import uuid
 
 from dockerfile_parse import DockerfileParser
@@ -119,6 +120,9 @@ class CloudBuild:
 
     def _run(self, name):
         build = self._build(name)
+        started = time.monotonic()
+        with self.store.lock:
+            build["status"] = "WORKING"
         lines = []
         log = lines.append
         log(f"starting build \"{build['id']}\"")
@@ -153,6 +157,9 @@ class CloudBuild:
                 log(f"{images.split_ref(image['name'])[1] or 'latest'}: digest: {image['digest']}")
             for image in images_built:
                 images.register(self.store, image["name"], folder, image["digest"])
+            slow = (self.faults.setting("build_ms") if self.faults else 0) / 1000.0
+            if slow > time.monotonic() - started:
+                time.sleep(slow - (time.monotonic() - started))  # the build_ms fault: a slow build
             forced = self.faults.setting("build_status") if self.faults else ""
             if forced and forced != "SUCCESS":
                 log(f"(emulator fault: the build ends {forced})")

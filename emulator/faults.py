@@ -21,6 +21,7 @@ SETTINGS = {
     "latency_ms": int,       # added to every API request
     "pending_polls": int,    # each new operation answers "not done" to this many polls first
     "rollout_ms": int,       # a rollout of a new revision takes at least this long before its operation is done
+    "build_ms": int,         # a build stays WORKING at least this long before it ends
     "etag_conflict": bool,   # the next write fails with 409 ABORTED
     "outage_ms": int,        # from now, for this long, API connections are dropped without an answer
     "commit_then_fail": int,  # the next N matching writes are carried out, then answered with error_status
@@ -43,7 +44,7 @@ class Faults:
     def reset(self):
         with self.lock:
             self.settings = {"error_rate": 0.0, "error_count": 0, "error_status": 503, "methods": [],
-                             "latency_ms": 0, "pending_polls": 0, "rollout_ms": 0, "etag_conflict": False, "outage_ms": 0,
+                             "latency_ms": 0, "pending_polls": 0, "rollout_ms": 0, "build_ms": 0, "etag_conflict": False, "outage_ms": 0,
                              "drs": False, "second_writer": False, "secret_iam": False,
                              "commit_then_fail": 0, "build_status": "", "log_lag_ms": 0, "seed": 0}
             self.outage_until = 0.0

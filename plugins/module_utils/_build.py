@@ -18,6 +18,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._context import source_archive, source_tag
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import repository_problem
+from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 
 try:
     from google.cloud.devtools import cloudbuild_v1
@@ -164,15 +165,18 @@ def _name_of(operation, parent):
     return f"{parent}/builds/{operation.metadata.build.id}"
 
 
-def _build_failure(builds, storage, build_name, image, reason):
-    """A failed build: its status, Cloud Build's detail, and the end of its log."""
+def _build_failure(builds, storage, build_name, image, reason, in_message=True):
+    """A failed build: its status, Cloud Build's detail, and the end of its log, in the message or (not
+    ``in_message``) as data in log_tail: once either way."""
     failed = api.get_build(builds, name=build_name)
     tail = _log_tail(storage, failed)
+    told = ("\nLast lines of the build log:\n" + "\n".join(tail) if in_message
+            else f"\nThe last {len(tail)} lines of the build log are in log_tail.") if tail else ""
     return CloudRunError(
-        f"The build of {image} failed ({failed.status.name}): {failed.status_detail or reason}"
-        + ("\nLast lines of the build log:\n" + "\n".join(tail) if tail else "")
+        f"The build of {image} failed ({failed.status.name}): {failed.status_detail or reason}" + told
         + (f"\nThe whole log: {failed.log_url}" if failed.log_url else ""),
-        changed=True, build_id=failed.id, log_url=failed.log_url or None, log_tail=tail, image=image)
+        changed=True, build_id=failed.id, log_url=failed.log_url or None, log_tail=[] if in_message else tail,
+        image=image)
 
 
 def _under_way(builds, parent, tag):
@@ -192,10 +196,13 @@ def start_build(builds, parent, build, image, tag, attempts=3):
     """
     running = _under_way(builds, parent, tag)
     if running is not None:
+        note(f"waiting for build {running.id} of this source, started elsewhere; its log: {running.log_url}")
         return None, running.name
     for attempt in range(attempts):
         try:
             operation = api.create_build(builds, parent=parent, build=build, image=image)
+            started = operation.metadata.build
+            note(f"build {started.id} of {image} started; its log: {started.log_url}")
             return operation, _name_of(operation, parent)
         except CloudRunError as exc:
             if not api.lost_answer(exc) or attempt == attempts - 1:
@@ -261,11 +268,11 @@ def _run_build(module, build, image, tag):
         finished = (api.wait(operation, module.params["wait_timeout"], f"build {image}") if operation is not None
                     else await_build(builds, build_name, module.params["wait_timeout"]))
     except CloudRunError as exc:
-        raise _build_failure(builds, storage, build_name, image, exc.msg) from exc
+        raise _build_failure(builds, storage, build_name, image, exc.msg, module.params["log_in_message"]) from exc
     if finished.status != cloudbuild_v1.Build.Status.SUCCESS:
         # Only SUCCESS counts, whatever the operation said (shared/reference/real-api-findings.md).
         raise _build_failure(builds, storage, finished.name or build_name, image,
-                             f"the build ended {finished.status.name}")
+                             f"the build ended {finished.status.name}", module.params["log_in_message"])
     return finished
 
 

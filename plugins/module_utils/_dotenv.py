@@ -4,9 +4,9 @@
 
 """PRIVATE to nadle.cloudrun: .env files read as .env files (python-dotenv), never as YAML.
 
-Shared by the ``nadle.cloudrun.dotenv`` lookup and the modules' ``env_files`` option. The
-deploy record's incident 4 was a ``.env`` file handed to ``gcloud --env-vars-file``, which
-parses YAML: ``Failed to parse YAML``.
+Shared by the ``nadle.cloudrun.dotenv`` lookup and the modules' ``env_files`` option. A common
+mistake is a ``.env`` file handed to ``gcloud --env-vars-file``, which parses YAML: ``Failed to
+parse YAML``.
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def missing_required(required, keys, name=str):
         return None
     return (f"{name('required')}: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} in {name('required')} "
             f"but in none of {name('env')}, {name('env_files')} or {name('secrets')}. Nothing was deployed: a "
-            "revision started without them would crash (the deploy record's incident 3).")
+            "revision started without them would crash (a revision started without its env).")
 
 
 def key_changes(before, after):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
-from ansible_collections.nadle.cloudrun.plugins.module_utils._results import service_result
+from ansible_collections.nadle.cloudrun.plugins.module_utils._results import failed_service_result
 
 INVOKER = "roles/run.invoker"
 ALL_USERS = "allUsers"
@@ -80,7 +80,7 @@ def iam_failure(exc, service_id, changes, final):
     done = [c for c in changes if c != "allow_unauthenticated"]
     lines.append(f"Service '{service_id}' was updated ({', '.join(done)}); allow_unauthenticated was not applied."
                  if done else f"Service '{service_id}' was not changed; allow_unauthenticated was not applied.")
-    return CloudRunError("\n".join(lines), changed=bool(done), service=service_result(final), **exc.details)
+    return CloudRunError("\n".join(lines), changed=bool(done), service=failed_service_result(final), **exc.details)
 
 
 def ensure_public(module, services, current, plan, final):

@@ -19,6 +19,8 @@ import copy
 import re
 from decimal import Decimal
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import parse_cpu, parse_memory
 
 CONTAINER, TEMPLATE, SERVICE = "container", "template", "service"
@@ -107,8 +109,14 @@ def env_value(value):
     return str(value)
 
 
-def snake(name):
-    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+def snake_keys(value):
+    """API JSON (camelCase) as Ansible results are written (snake_case), map contents (labels, annotations,
+    limits) untouched: ansible-core's own conversion."""
+    if isinstance(value, dict):
+        return camel_dict_to_snake_dict(value, ignore_list=MAP_FIELDS)
+    if isinstance(value, list):
+        return [snake_keys(item) for item in value]
+    return value
 
 
 def camel(name):
@@ -116,12 +124,13 @@ def camel(name):
     return head + "".join(part.title() for part in rest)
 
 
-def rekey(value, convert):
-    """Re-case every field name in ``value``; the contents of MAP_FIELDS stay as they are."""
+def camel_keys(value):
+    """Options (snake_case) as the API's JSON (camelCase), the contents of MAP_FIELDS as they are. Written
+    here: ansible-core's snake_dict_to_camel_dict has no ignore list, and would rename label keys."""
     if isinstance(value, dict):
-        return {convert(k): (v if k in MAP_FIELDS else rekey(v, convert)) for k, v in value.items()}
+        return {camel(k): (v if k in MAP_FIELDS else camel_keys(v)) for k, v in value.items()}
     if isinstance(value, list):
-        return [rekey(v, convert) for v in value]
+        return [camel_keys(v) for v in value]
     return value
 
 
@@ -365,8 +374,8 @@ def probe_options():
 
 
 def _probe(field):
-    return dict(read=lambda c: rekey(c.get(field), snake),
-                write=lambda c, value, _name: c.__setitem__(field, rekey(value, camel)),
+    return dict(read=lambda c: snake_keys(c.get(field)),
+                write=lambda c, value, _name: c.__setitem__(field, camel_keys(value)),
                 normalise=drop_none, differs=keys_set)
 
 

@@ -4,7 +4,7 @@
 
 """PRIVATE to nadle.cloudrun: cloudrun_preflight, the checks made before any upload or build.
 
-A source folder is checked for what the deploy record found only after a slow cloud build; the
+A source folder is checked for what would otherwise show only after a slow cloud build; the
 settings a deploy will send are checked with cloudrun_service's own rules (``_service_args``).
 Neither makes a request. With ``compare``, once all that passed, ``_settled`` reads the live service
 and says whether a deploy has anything to do. Each finding is ``{severity, file, line, rule, message, fix}``; severity is ``error``,

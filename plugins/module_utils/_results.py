@@ -22,6 +22,16 @@ def _ready(conditions, kind="Ready"):
     return any(c.get("type") == kind and c.get("state") == SUCCEEDED for c in conditions or [])
 
 
+FAILURE_KEYS = ("name", "uri", "ready", "latest_ready_revision", "latest_created_revision", "traffic_statuses")
+
+
+def failed_service_result(service):
+    """The ``service`` result of a failed task: what serves and where, not the whole spec. A failed task's
+    result is printed whole at default verbosity; a person needs these, and service_info has the rest."""
+    whole = service_result(service)
+    return {key: whole[key] for key in FAILURE_KEYS} if whole else None
+
+
 def service_result(service):
     """The documented ``service`` result: snake_case, short revision names, no server noise."""
     if not service:

@@ -16,8 +16,9 @@ import re
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
-    revision_logs, revision_result, service_result, traffic_by_revision,
+    failed_service_result, revision_logs, revision_result, traffic_by_revision,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import short
 
@@ -43,7 +44,7 @@ def _superseded(service_id, state, mine, error):
         f"Service '{service_id}': another write changed the service{by} while revision '{mine}' of this task "
         f"rolled out; the newest revision is now '{theirs}', and Cloud Run reported on that rollout: {error.msg}\n"
         f"Nothing of this task was promoted. Run it again once the other deploy is done.",
-        changed=True, service=service_result(state), failed_revision=mine, superseded_by=theirs)
+        changed=True, service=failed_service_result(state), failed_revision=mine, superseded_by=theirs)
 
 
 # Cloud Run's words when a revision's account may not read a secret it references (as users report
@@ -71,11 +72,14 @@ def failure(module, services, full_name, error, created, new_revision=None):
         return _superseded(service_id, state, new_revision, error)
     serving = ", ".join(f"{rev} ({pct}%)" for rev, (pct, _tags) in traffic_by_revision(state).items() if pct)
     log_lines, log_problem = revision_logs(module, service_id, failed, wait=LOG_WAIT)
-    lines = [f"Service '{service_id}': revision '{failed}' did not become ready, so it serves no traffic.",
-             error.msg] + secret_access_hints(error.msg)
+    # Cloud Run's own message names the revision and says it serves no traffic: not said again here.
+    lines = [error.msg] + secret_access_hints(error.msg)
     unseen = [line for line in log_lines if line not in error.msg]
-    if unseen:
+    in_message = module.params.get("log_in_message", True)
+    if unseen and in_message:
         lines.append(f"Last log lines of {failed}:\n" + "\n".join(unseen))
+    elif unseen:
+        lines.append(f"Its last {len(unseen)} log lines are in log_lines.")
     elif log_problem:
         lines.append(log_problem)
     if created:
@@ -85,8 +89,9 @@ def failure(module, services, full_name, error, created, new_revision=None):
                      f"goes to {serving or 'no revision'}.")
     if module.params.get("allow_unauthenticated") is not None:
         lines.append("allow_unauthenticated was not applied.")
-    return CloudRunError("\n".join(lines), changed=True, service=service_result(state),
-                         failed_revision=failed, log_lines=log_lines)
+    # The log lines once: in the message, or (log_in_message false) as data in log_lines.
+    return CloudRunError("\n".join(lines), changed=True, service=failed_service_result(state),
+                         failed_revision=failed, log_lines=[] if in_message else unseen)
 
 
 def wait_for_rollout(module, services, operation, current, new_revision=None):
@@ -99,6 +104,7 @@ def wait_for_rollout(module, services, operation, current, new_revision=None):
     service_id = module.params["name"]
     full_name = module.service_path()
     if module.params["wait"]:
+        note(f"rolling out {'revision ' + new_revision if new_revision else 'the change'} of service {service_id}")
         try:
             final = to_dict(api.wait(operation, module.params["wait_timeout"], f"deploy service {service_id}",
                                      client=services, result_type=api.service_type()))

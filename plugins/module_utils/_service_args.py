@@ -28,6 +28,7 @@ def argument_spec():
         allow_unauthenticated=dict(type="bool"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
+        log_in_message=dict(type="bool", default=True),
     )
 
 

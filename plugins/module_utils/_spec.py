@@ -28,7 +28,7 @@ import re
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _cpu_memory
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (  # noqa: F401  pylint: disable=unused-import
     EGRESS, EXECUTION_ENVIRONMENTS, IMAGE_RE, INGRESS, MANAGED_OPTIONS, TEMPLATE_OPTIONS, apply, env_from_api,
-    env_to_api, env_value, ingress_container, option_problems, rekey, snake,
+    env_to_api, env_value, ingress_container, option_problems, snake_keys,
 )
 
 RESERVED_ENV = {
@@ -97,11 +97,6 @@ def service_problems(params):
         problems.append(f"tag: '{tag}' must use lowercase letters, digits and '-', starting with a letter, and tag and "
                         f"service name together may have {TAG_AND_NAME_MAX} characters at most (the tag URL's limit).")
     return problems
-
-
-def snake_keys(value):
-    """API JSON (camelCase) as Ansible results are written (snake_case), map contents untouched."""
-    return rekey(value, snake)
 
 
 def named_revision(template, name, generation):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import (
     revision_result, service_result, traffic_by_revision,
 )
@@ -313,6 +314,7 @@ def ensure_traffic(module):
             api.update_service(services, name=full_name, service=planned["spec"], validate_only=True)
             return dict(service, traffic=planned["spec"]["traffic"])
         operation = api.update_service(services, name=full_name, service=planned["spec"])
+        note(f"moving the traffic of service {service_id}")
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
                                 client=services, result_type=api.service_type()))
 

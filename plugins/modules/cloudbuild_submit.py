@@ -103,6 +103,13 @@ options:
     description: Seconds the build may take in Cloud Build.
     type: int
     default: 600
+  log_in_message:
+    description:
+      - Put the last lines of a failed build's log in the failure message. With V(false) they are returned in
+        RV(log_tail) instead, as data; either way they are in the result once.
+      - The M(nadle.cloudrun.cloudrun_deploy) role sets V(false).
+    type: bool
+    default: true
   wait_timeout:
     description: Seconds to wait for the build.
     type: int
@@ -166,7 +173,9 @@ log_url:
   returned: always
   type: str
 log_tail:
-  description: The last lines of the build log.
+  description:
+    - The last lines of the build log. On a failed build, only with O(log_in_message=false) (else they are in the
+      message).
   returned: always
   type: list
   elements: str
@@ -190,6 +199,7 @@ def main():
         logs_bucket=dict(type="str"),
         build_timeout=dict(type="int", default=600),
         wait_timeout=dict(type="int", default=1200),
+        log_in_message=dict(type="bool", default=True),
     )
     CloudRunModule(argument_spec, libraries=("google-cloud-build", "google-cloud-storage",
                                              "google-cloud-artifact-registry", "docker", "pathspec"),

@@ -56,6 +56,13 @@ options:
       - Wait until the new revision is ready (or has failed) before returning.
     type: bool
     default: true
+  log_in_message:
+    description:
+      - Put the last log lines of a revision that did not start in the failure message. With V(false) they are
+        returned in C(log_lines) instead, as data; either way they are in the result once.
+      - The M(nadle.cloudrun.cloudrun_deploy) role sets V(false) and shows them once itself.
+    type: bool
+    default: true
   wait_timeout:
     description:
       - How many seconds to wait for the rollout.
@@ -159,6 +166,7 @@ def main():
         mode=dict(type="str", default="merge", choices=["merge", "replace"]),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
+        log_in_message=dict(type="bool", default=True),
     )
     CloudRunModule(argument_spec, libraries=("google-cloud-run", "google-cloud-secret-manager"),
                    supports_check_mode=True).run(ensure_env)

@@ -255,6 +255,13 @@ options:
       - Wait until the new revision is ready (or has failed) before returning.
     type: bool
     default: true
+  log_in_message:
+    description:
+      - Put the last log lines of a revision that did not start in the failure message. With V(false) they are
+        returned in RV(log_lines) instead, as data; either way they are in the result once.
+      - The M(nadle.cloudrun.cloudrun_deploy) role sets V(false) and shows them once itself.
+    type: bool
+    default: true
   wait_timeout:
     description:
       - How many seconds to wait for a rollout or deletion.
@@ -315,7 +322,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 service:
-  description: The service after the change (the predicted service in check mode); null when absent.
+  description:
+    - The service after the change (the predicted service in check mode); null when absent.
+    - When the task failed, only C(name), C(uri), C(ready), C(latest_ready_revision), C(latest_created_revision) and
+      C(traffic_statuses), since a failed task's result is printed whole; M(nadle.cloudrun.cloudrun_service_info) reads
+      the rest.
   returned: always
   type: dict
   contains:
@@ -478,7 +489,9 @@ failed_revision:
   returned: when a rollout failed
   type: str
 log_lines:
-  description: The last log lines of the revision that did not become ready, from Cloud Logging, oldest first.
+  description:
+    - The last log lines of the revision that did not become ready, from Cloud Logging, oldest first, that its
+      message does not hold; empty unless O(log_in_message=false).
   returned: when a rollout failed
   type: list
   elements: str

@@ -137,7 +137,7 @@ def repo(tmp_path_factory):
 def test_first_deploy_starts_the_emulator_and_goes_live(repo):
     result = repo.playbook("deploy")
     assert result.returncode == 0, result.output[-6000:]
-    assert re.search(r"Start the emulator unless it answers on its port\] \*+\nchanged:", result.stdout)
+    assert re.search(r"Start the emulator unless it answers on its port \(or stop it\)\] \*+\nchanged:", result.stdout)
     service = repo.service()
     assert health(service["uri"]) == {"status": "healthy", "service": SERVICE}
     assert f'"url": "{service["uri"]}"' in result.stdout  # the play prints the URL and the health JSON
@@ -197,6 +197,8 @@ def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):
     assert recap(result)["changed"] >= 1
     assert repo.requests()["writes"] == 0
     assert len(repo.revisions()) == 1
+    # Issue 18: check mode previews the traffic steps too.
+    assert "The candidate would be checked at /health on its own URL, then get 100% of the traffic" in result.stdout
 
 
 def test_memory_change_in_the_inventory_is_one_new_revision_with_a_diff(repo):
@@ -255,9 +257,10 @@ def test_missing_mongodb_url_fails_with_the_apps_line_and_the_old_revision_serve
     repo.edit(HOST_VARS, "  MONGODB_URL: mongodb://127.0.0.1:27017/xai_community\n", "")
     result = repo.playbook("deploy", "-vvv")
     assert result.returncode != 0
-    assert re.search(r"mongodb_url\n\s+Field required", result.stdout), result.stdout[-6000:]
+    # The role's report lists the revision's log lines, one JSON string each, once.
+    assert re.search(r'"mongodb_url",\n\s+"\s+Field required', result.stdout), result.stdout[-6000:]
     assert "No traffic was moved." in result.stdout
-    assert f"Serving now: {next(iter(serving_before))} (100%)" in result.stdout
+    assert f"traffic still goes to {next(iter(serving_before))} (100%)" in result.stdout
     service = repo.service()
     assert serving(service) == serving_before
     assert health(service["uri"])["status"] == "healthy"
@@ -273,7 +276,7 @@ def test_a_new_service_whose_revision_fails_is_tried_again_then_heals(repo):
         repo.reset_requests()
         result = repo.playbook("deploy", *fresh)
         assert result.returncode != 0
-        assert re.search(r"mongodb_url\n\s+Field required", result.stdout), result.stdout[-6000:]
+        assert re.search(r'"mongodb_url",\n\s+"\s+Field required', result.stdout), result.stdout[-6000:]
         assert "Finalization" not in result.output and "Created revision  " not in result.output
         listed = request_json(f"{repo.api}/v2/{PARENT}/services/fresh-backend/revisions").get("revisions", [])
         made.append(len(listed))

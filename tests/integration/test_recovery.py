@@ -27,10 +27,10 @@ def test_a_failed_revision_is_tried_again_on_an_unchanged_rerun(emulator, tmp_pa
     assert play(tmp_path, deploy_task(name), emulator).returncode == 0
     broken = deploy_task(name, env={"REQUIRED_ENV": "APP_DB"})
     first = play(tmp_path, broken, emulator)
-    assert first.returncode != 0 and "did not become ready" in first.stdout
+    assert first.returncode != 0 and "is not ready and cannot serve traffic" in first.stdout
     made = revisions(emulator, name)
     again = play(tmp_path, broken, emulator)  # nothing changed in the options: the cause was elsewhere
-    assert again.returncode != 0 and "did not become ready" in again.stdout
+    assert again.returncode != 0 and "is not ready and cannot serve traffic" in again.stdout
     assert len(revisions(emulator, name)) == len(made) + 1  # a new revision, not the old failure again
     assert f"Revision {made[0]} failed before" in again.output and "tries again as" in again.output
     fixed = play(tmp_path, deploy_task(name, env={"REQUIRED_ENV": "APP_DB", "APP_DB": "mongodb://db"}), emulator)
