@@ -73,3 +73,14 @@ notes:
     do; any run of 8 or more of their characters is masked in every message, warning and log line the module
     returns, each line of a multi-line value included.
 """
+
+    # The failure of a rollout, for the two modules that roll out a revision.
+    ROLLOUT = r"""
+options:
+  log_in_message:
+    description:
+      - Put the last log lines of a revision that did not start in the failure message. With V(false) they are
+        returned in C(log_lines) instead, as data; either way they are in the result once.
+    type: bool
+    default: true
+"""

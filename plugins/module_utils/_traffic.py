@@ -130,19 +130,43 @@ def _tidy(targets):
     return order_targets([t for t in targets if t["percent"] or t["tag"]])
 
 
-def rollback_target(service, revisions):
-    """The newest ready revision created before the service's latest revision.
+# The service's history of revisions a deploy verified and promoted, newest first: Cloud Run records
+# which revision was created, not which one served well (a candidate rejected by a health check stays,
+# ready, with no traffic). A service annotation: writing it sends the template as read, so it makes no
+# revision.
+HISTORY = "nadle.cloudrun/good-revisions"
+HISTORY_KEEP = 5
 
-    Defined by the latest revision, not by what serves now, so a second rollback finds the same
-    target and changes nothing.
+
+def good_revisions(service):
+    """The revisions recorded good in ``service``'s history, newest first."""
+    return [name for name in ((service.get("annotations") or {}).get(HISTORY) or "").split(",") if name]
+
+
+def recorded(history, revision):
+    """The history with ``revision`` as the newest good one (the oldest beyond HISTORY_KEEP are dropped)."""
+    return ([revision] + [name for name in history if name != revision])[:HISTORY_KEEP]
+
+
+def rollback_target(service, revisions):
+    """(revision, how it was chosen) for ``rollback``.
+
+    With a history: the newest ready revision recorded good before the newest recorded one, so a
+    candidate that was rejected (or that broke later without a record) is never picked. Without:
+    the newest ready revision created before the service's latest revision. Either way the target
+    does not depend on what serves now, so a second rollback finds the same one and changes nothing.
     """
+    history = good_revisions(service)
+    for name in history[1:]:
+        if revisions.get(name, {}).get("ready"):
+            return name, f"the revision recorded good before {history[0]}"
     latest = revisions.get(short(service.get("latestCreatedRevision")))
     older = [r for r in revisions.values() if latest is None or r["create_time"] < latest["create_time"]]
     ready = sorted((r for r in older if r["ready"]), key=lambda r: r["create_time"])
     if not ready:
         raise CloudRunError(f"Service '{short(service['name'])}' has no ready revision older than "
                             f"{short(service.get('latestCreatedRevision'))} to roll back to.")
-    return ready[-1]["name"]
+    return ready[-1]["name"], None
 
 
 def shares(total, weights):
@@ -229,7 +253,7 @@ def _asked_targets(params, service, revisions, current, problems):
     if params.get("promote"):
         return _promote_targets(params, service, revisions, current)
     if params.get("rollback"):
-        return [{"revision": rollback_target(service, revisions), "percent": 100, "tag": None}], tags_of(current)
+        return [{"revision": rollback_target(service, revisions)[0], "percent": 100, "tag": None}], tags_of(current)
     if params.get("to_latest"):
         return [{"revision": LATEST, "percent": 100, "tag": None}], tags_of(current)
     return current, {}
@@ -303,16 +327,21 @@ def ensure_traffic(module):
         revisions = {r["name"]: r for r in (revision_result(to_dict(m))
                                             for m in api.list_revisions(revisions_client, parent=full_name))}
         current, desired, dropped = plan(params, service, revisions)
+        history = good_revisions(service)
+        wanted = record_problem_or_history(params.get("record_good"), service_id, revisions, history)
         body = None
-        if desired != current:
+        if desired != current or wanted != history:
             body = writable(service)  # the template and its revision name as read: no new revision
             body["traffic"] = traffic_to_api(desired)
-        return {"current": current, "desired": desired, "dropped": dropped, "spec": body}
+            if wanted != history:
+                body["annotations"] = dict(body.get("annotations") or {}, **{HISTORY: ",".join(wanted)})
+        return {"current": current, "desired": desired, "dropped": dropped, "spec": body,
+                "history": history, "wanted": wanted, "revisions": revisions}
 
     def write(service, planned):
         if module.check_mode:
             api.update_service(services, name=full_name, service=planned["spec"], validate_only=True)
-            return dict(service, traffic=planned["spec"]["traffic"])
+            return dict(service, traffic=planned["spec"]["traffic"], annotations=planned["spec"].get("annotations"))
         operation = api.update_service(services, name=full_name, service=planned["spec"])
         note(f"moving the traffic of service {service_id}")
         return to_dict(api.wait(operation, params["wait_timeout"], f"move the traffic of service {service_id}",
@@ -325,7 +354,28 @@ def ensure_traffic(module):
     changed = written is not None
     final = written if changed else service
     result = {"changed": changed, "traffic": planned["desired"], "service": service_result(final),
-              "tag_urls": {s["tag"]: s.get("uri") for s in final.get("trafficStatuses", []) if s.get("tag")}}
+              "tag_urls": {s["tag"]: s.get("uri") for s in final.get("trafficStatuses", []) if s.get("tag")},
+              "good_revisions": planned["wanted"]}
+    if params.get("rollback"):
+        target, how = rollback_target(service, planned["revisions"])
+        result["rollback_from_history"] = how is not None
+        if how is None:
+            module.warn(f"Service '{service_id}' has no history of revisions verified good (the cloudrun_deploy role "
+                        f"records it, in the {HISTORY} annotation), so the rollback went to {target}, the newest ready "
+                        "revision created before the latest one; it may be a candidate a deploy rejected.")
     if module.diff_mode and changed:
-        result["diff"] = {"before": {"traffic": planned["current"]}, "after": {"traffic": planned["desired"]}}
+        result["diff"] = {"before": {"traffic": planned["current"], "good_revisions": planned["history"]},
+                          "after": {"traffic": planned["desired"], "good_revisions": planned["wanted"]}}
     return result
+
+
+def record_problem_or_history(revision, service_id, revisions, history):
+    """The history once ``revision`` (record_good) is recorded as the newest good one; refused unless it is a
+    ready revision of the service."""
+    if not revision:
+        return history
+    name = short(revision)
+    if not revisions.get(name, {}).get("ready"):
+        raise CloudRunError(f"record_good: {name} is not a ready revision of service '{service_id}'; only a revision "
+                            "that serves can be recorded good. Nothing was changed.")
+    return history if history[:1] == [name] else recorded(history, name)

@@ -28,6 +28,7 @@ author:
 extends_documentation_fragment:
   - nadle.cloudrun._gcp
   - nadle.cloudrun._env
+  - nadle.cloudrun._env.rollout
   - nadle.cloudrun._gcp.attributes
   - nadle.cloudrun._gcp.action_group
 requirements:
@@ -253,13 +254,6 @@ options:
   wait:
     description:
       - Wait until the new revision is ready (or has failed) before returning.
-    type: bool
-    default: true
-  log_in_message:
-    description:
-      - Put the last log lines of a revision that did not start in the failure message. With V(false) they are
-        returned in RV(log_lines) instead, as data; either way they are in the result once.
-      - The M(nadle.cloudrun.cloudrun_deploy) role sets V(false) and shows them once itself.
     type: bool
     default: true
   wait_timeout:

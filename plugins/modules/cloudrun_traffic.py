@@ -69,10 +69,20 @@ options:
     type: int
   rollback:
     description:
-      - Send 100% to the newest ready revision created before the service's latest revision, the one that served
-        before it. Running it again changes nothing.
+      - Send 100% to the revision recorded good (O(record_good)) before the newest recorded one, the last one a
+        deploy verified before the current one. A candidate a deploy rejected is never picked.
+      - When the service has no such history (fewer than two revisions recorded), to the newest ready revision
+        created before the service's latest revision, with a warning, since that can be a rejected candidate.
+      - Running it again changes nothing.
     type: bool
     default: false
+  record_good:
+    description:
+      - Record this revision (a ready revision of the service) as verified good, the newest in the service's history
+        (the annotation C(nadle.cloudrun/good-revisions), the last 5, newest first), which O(rollback) reads.
+      - A service annotation write, which makes no revision. The M(nadle.cloudrun.cloudrun_deploy) role records each
+        candidate once its traffic steps and checks passed.
+    type: str
   to_latest:
     description: Send 100% to V(LATEST), so every new ready revision gets the traffic.
     type: bool
@@ -116,6 +126,11 @@ EXAMPLES = r"""
     name: xai-community-backend
     rollback: true
 
+- name: After the checks passed, remember this revision as good (what rollback goes back to)
+  nadle.cloudrun.cloudrun_traffic:
+    name: xai-community-backend
+    record_good: xai-community-backend-00009-kqp
+
 - name: A preview URL for an old revision, without traffic
   nadle.cloudrun.cloudrun_traffic:
     name: xai-community-backend
@@ -140,6 +155,16 @@ service:
   description: The service after the change, as returned by M(nadle.cloudrun.cloudrun_service).
   returned: always
   type: dict
+good_revisions:
+  description: The service's history of revisions recorded good, newest first, after the task.
+  returned: always
+  type: list
+  elements: str
+  sample: [xai-community-backend-00009-kqp, xai-community-backend-00007-abc]
+rollback_from_history:
+  description: Whether O(rollback) chose its revision from the history of revisions recorded good.
+  returned: when O(rollback=true)
+  type: bool
 """
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule
@@ -158,6 +183,7 @@ def main():
         to_latest=dict(type="bool", default=False),
         tags=dict(type="dict"),
         remove_tags=dict(type="list", elements="str"),
+        record_good=dict(type="str"),
         wait_timeout=dict(type="int", default=300),
     )
     CloudRunModule(argument_spec, libraries=("google-cloud-run",), supports_check_mode=True,

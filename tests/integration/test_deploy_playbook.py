@@ -104,9 +104,16 @@ class Repo:
     def requests(self):
         return admin(self.api, "requests")
 
+    def ensure_emulator(self, *options):
+        """Start (or with --stop, stop) this copy's emulator as the playbooks do; with --fresh-project, as a new
+        project. Started before the first run, it takes faults (or a mode) before the playbook's first request."""
+        done = subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(self.port), "--state-dir",
+                               os.path.join(self.path, ".emulator"), *options], cwd=ROOT, capture_output=True,
+                              text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+
     def stop(self):
-        subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(self.port), "--stop", "--state-dir",
-                        os.path.join(self.path, ".emulator")], cwd=ROOT, check=False, capture_output=True)
+        self.ensure_emulator("--stop")
 
 
 def recap(result):
@@ -127,11 +134,19 @@ def health(url):
         return json.loads(response.read())
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory):
-    copy = Repo(tmp_path_factory.mktemp("repo"))
+def repository_copy(tmp_path_factory, name, *emulator_options):
+    """The body of a test module's ``repo`` fixture: a Repo of its own, its emulator stopped afterwards; with
+    ``emulator_options``, its emulator started first with them (Repo.ensure_emulator)."""
+    copy = Repo(tmp_path_factory.mktemp(name))
+    if emulator_options:
+        copy.ensure_emulator(*emulator_options)
     yield copy
     copy.stop()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    yield from repository_copy(tmp_path_factory, "repo")
 
 
 def test_first_deploy_starts_the_emulator_and_goes_live(repo):

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from test_deploy_playbook import Repo
+from test_deploy_playbook import repository_copy
 
 LINES = [f"startup check {n:02d} of 30: refusing to start on purpose" for n in range(1, 31)]
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    copy = Repo(tmp_path_factory.mktemp("failing"))
-    yield copy
-    copy.stop()
+    yield from repository_copy(tmp_path_factory, "failing")
 
 
 def test_a_revision_that_prints_30_lines_and_exits_fails_the_deploy_in_under_6_kb(repo):

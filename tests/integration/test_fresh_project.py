@@ -7,14 +7,12 @@ reads a secret only with secretAccessor on it. The tests run in file order on on
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from emulator.iam import project_number
-from emulator.testing import ROOT, admin, request_json
-from test_deploy_playbook import HOST_VARS, SERVICE, Repo, health, recap
+from emulator.testing import admin, request_json
+from test_deploy_playbook import HOST_VARS, SERVICE, health, recap, repository_copy
 
 PROJECT = "xai-community-local"
 OFF = ["artifactregistry.googleapis.com", "cloudbuild.googleapis.com", "run.googleapis.com",
@@ -24,13 +22,7 @@ REPOSITORY = f"projects/{PROJECT}/locations/asia-northeast3/repositories/apps"
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory):
-    repo = Repo(tmp_path_factory.mktemp("fresh"))
-    started = subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(repo.port), "--state-dir",
-                              os.path.join(repo.path, ".emulator"), "--fresh-project"],
-                             cwd=ROOT, capture_output=True, text=True, check=False)
-    assert started.returncode == 0, started.stdout + started.stderr
-    yield repo
-    repo.stop()
+    yield from repository_copy(tmp_path_factory, "fresh", "--fresh-project")
 
 
 def test_without_enabling_the_run_fails_before_any_write_listing_the_apis_that_are_off(fresh):

@@ -7,28 +7,20 @@ URL, the revision being rolled out) and then the elapsed time every so often.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from emulator.testing import ROOT, admin
-from test_deploy_playbook import Repo
+from emulator.testing import admin
+from test_deploy_playbook import repository_copy
 
 SLOW_MS = 30000
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    copy = Repo(tmp_path_factory.mktemp("slow"))
-    started = subprocess.run([sys.executable, "-m", "emulator.ensure", "--port", str(copy.port), "--state-dir",
-                              os.path.join(copy.path, ".emulator")], cwd=ROOT, capture_output=True, text=True,
-                             check=False)
-    assert started.returncode == 0, started.stdout + started.stderr
-    yield copy
-    copy.stop()
+    # Its emulator started first, so that the faults are on before the first run's first request.
+    yield from repository_copy(tmp_path_factory, "slow", "--timeout", "30")
 
 
 def test_a_30_second_build_and_a_30_second_rollout_each_say_they_are_alive(repo):

@@ -58,10 +58,32 @@ def test_promote_keeps_the_tag_and_rollback_goes_before_the_latest():
 
 def test_rollback_skips_revisions_that_are_not_ready():
     service = dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-4")
-    assert _traffic.rollback_target(service, REVISIONS) == "svc-3"
+    assert _traffic.rollback_target(service, REVISIONS) == ("svc-3", None)
     with pytest.raises(CloudRunError) as err:
         _traffic.rollback_target(dict(SERVICE, latestCreatedRevision=f"{PREFIX}/revisions/svc-1"), REVISIONS)
     assert "no ready revision older than svc-1" in err.value.msg
+
+
+def test_rollback_follows_the_history_of_revisions_verified_good():
+    """Issue 17: A good, B rejected (ready, no traffic), C good: the rollback goes to A, not B."""
+    history = {"annotations": {_traffic.HISTORY: "svc-3,svc-1"}}
+    assert _traffic.rollback_target(dict(SERVICE, **history), REVISIONS) == (
+        "svc-1", "the revision recorded good before svc-3")
+    # A recorded revision that is gone or not ready is passed over; one recorded revision is no history yet.
+    gone = {"annotations": {_traffic.HISTORY: "svc-3,svc-9,svc-4,svc-1"}}
+    assert _traffic.rollback_target(dict(SERVICE, **gone), REVISIONS)[0] == "svc-1"
+    alone = {"annotations": {_traffic.HISTORY: "svc-3"}}
+    assert _traffic.rollback_target(dict(SERVICE, **alone), REVISIONS) == ("svc-2", None)
+
+
+def test_recording_a_good_revision():
+    assert _traffic.recorded(["b", "a"], "c") == ["c", "b", "a"]
+    assert _traffic.recorded(["b", "a", "c"], "c") == ["c", "b", "a"]
+    assert _traffic.recorded(list("abcde"), "f") == list("fabcd")
+    assert _traffic.record_problem_or_history("svc-3", "svc", REVISIONS, ["svc-3"]) == ["svc-3"]
+    with pytest.raises(CloudRunError) as err:
+        _traffic.record_problem_or_history("svc-4", "svc", REVISIONS, [])
+    assert "record_good: svc-4 is not a ready revision of service 'svc'" in err.value.msg
 
 
 def test_tags_add_move_and_remove():
