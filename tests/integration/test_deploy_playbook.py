@@ -210,6 +210,7 @@ def test_check_mode_after_a_memory_change_predicts_it_and_writes_nothing(repo):
     result = repo.playbook("deploy", "--check", "--diff")
     assert result.returncode == 0, result.output[-6000:]
     assert recap(result)["changed"] >= 1
+    assert "1Gi" in result.stdout  # the diff shows the memory it would set
     assert repo.requests()["writes"] == 0
     assert len(repo.revisions()) == 1
     # Issue 18: check mode previews the traffic steps too.
