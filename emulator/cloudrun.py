@@ -20,6 +20,8 @@ from google.iam.v1 import iam_policy_pb2
 from google.protobuf import json_format
 
 from emulator import images, validation
+from emulator.identity import Identity, may_invoke
+from emulator.jobs import Jobs
 from emulator.iam import Policies, project_number
 from emulator.secretmanager import numbered, secret_name
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
@@ -119,6 +121,8 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         self._start_locks = {}
         self._op_events = {}
         self.policies = Policies(store, faults)
+        self.jobs = Jobs(self)
+        self.identity = Identity(store, self._api_base)
 
     def attach_proxy(self, proxy):
         self.proxy = proxy
@@ -178,7 +182,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
     def _typed(data, type_url):
         """A resource as an operation carries it: through the official type (so false and empty
         fields are left out, as proto3 JSON does), with its ``@type``."""
-        message_cls = run_v2.Revision if type_url == REVISION_TYPE else run_v2.Service
+        message_cls = getattr(run_v2, type_url.rsplit(".", 1)[-1])  # Service, Revision, Job or Execution
         return dict(render(message_cls, {k: v for k, v in data.items() if not k.startswith("_")}),
                     **{"@type": type_url})
 
@@ -547,6 +551,12 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 env[item["name"]] = item.get("value", "")
         return env
 
+    def container_env(self, container, label, project, account):
+        """The env a container gets from its spec, secrets read as ``account``; RevisionFailure (naming
+        ``label``) when a secret is missing or the account may not read it."""
+        self._secret_access_denied(container, label, project, account)
+        return self._resolve_env(container, label, project)
+
     def resolve_secret(self, ref, project):
         """A secretKeyRef's value from the emulated Secret Manager, or None when it is missing."""
         if self.secrets is None:
@@ -596,8 +606,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             if key == "PATH":
                 env[key] = os.pathsep.join([value, host_environment()["PATH"]])
         project = revision_name.split("/")[1]
-        self._secret_access_denied(container, revision_id, project, template.get("serviceAccount", ""))
-        env.update(self._resolve_env(container, revision_id, project))
+        env.update(self.container_env(container, revision_id, project, template.get("serviceAccount", "")))
         env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
         argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
         if not argv:
@@ -788,28 +797,40 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             weights[best] -= total
             return best
 
-    def _public(self, service_name):
+    def _invokers(self, service_name):
+        """The members of the service's unconditional run.invoker bindings, or None when it is public."""
         service = self.store.services.get(service_name, {})
         if service.get("invokerIamDisabled"):
-            return True
-        policy = self.store.policies.get(service_name, {})
-        return any(b.get("role") == INVOKER and "allUsers" in b.get("members", [])
-                   for b in policy.get("bindings", []))
+            return None
+        members = [m for b in self.store.policies.get(service_name, {}).get("bindings", [])
+                   if b.get("role") == INVOKER and not b.get("condition") for m in b.get("members", [])]
+        return None if "allUsers" in members else members
+
+    def _audiences(self, urls):
+        """The URLs an ID token for this service may be for: its own and its tags'."""
+        return [self._url(urls["port"])] + [self._url(port) for port in urls.get("tag_ports", {}).values()]
 
     def route(self, key, request):
         """Serve one request to a service or tag URL; returns (status, headers, body)."""
         service_name = key[1]
         with self.store.lock:
             urls = copy.deepcopy(self.store.urls.get(service_name))
-            public = self._public(service_name)
+            invokers = self._invokers(service_name)
         if urls is None:
             return 404, [("Content-Type", "text/plain")], b"Not Found\n"
         authorization = request.headers.get("Authorization") or request.headers.get("authorization") or ""
-        if not public and not authorization.startswith("Bearer "):
-            return 403, [("Content-Type", "text/html; charset=UTF-8")], (
-                b"<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>"
-                b"<h2>Your client does not have permission to get URL <code>" + request.path.encode()
-                + b"</code> from this server.</h2></body></html>\n")
+        if invokers is not None:
+            caller, why = self.identity.caller(authorization, self._audiences(urls))
+            if caller is None and authorization:
+                return 401, [("Content-Type", "text/html; charset=UTF-8")], (
+                    b"<html><head><title>401 Unauthorized</title></head><body><h1>Error: Unauthorized</h1>"
+                    b"<h2>Your client does not have permission to the requested URL <code>" + request.path.encode()
+                    + b"</code>.</h2><!-- " + why.encode() + b" --></body></html>\n")
+            if caller is None or not may_invoke(caller, invokers):
+                return 403, [("Content-Type", "text/html; charset=UTF-8")], (
+                    b"<html><head><title>403 Forbidden</title></head><body><h1>Error: Forbidden</h1>"
+                    b"<h2>Your client does not have permission to get URL <code>" + request.path.encode()
+                    + b"</code> from this server.</h2></body></html>\n")
         if key[0] == "tag":
             revision_name = urls["tag_revisions"].get(key[2])
         else:
@@ -939,6 +960,8 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         ``timestamp desc``, as the Logging API does for a Cloud Run revision's stdout and stderr.
         """
         request = json.loads(body or b"{}")
+        if "cloud_run_job" in request.get("filter", ""):
+            return self.jobs.log_entries(request, (request.get("resourceNames") or ["projects/-"])[0])
         match = re.search(r'resource\.labels\.revision_name\s*=\s*"([^"]+)"', request.get("filter", ""))
         if not match:
             raise ApiError(400, "The emulator answers entries:list only for a filter on "

@@ -182,9 +182,11 @@ class Runtime:
         self.lock = threading.RLock()
         self.processes = {}
 
-    def start(self, name, argv, cwd, env):
-        port = free_port()
-        env = dict(env, PORT=str(port))
+    def start(self, name, argv, cwd, env, port=True):
+        """Start ``argv``; with ``port`` (a revision), on a free port it is told in PORT."""
+        port = free_port() if port else None
+        if port:
+            env = dict(env, PORT=str(port))
         process = RevisionProcess(name, argv, cwd, env, port, self.log_path(name))
         process.start(self.spawner)
         return process
@@ -200,6 +202,14 @@ class Runtime:
                 stamp, tab, text = row.partition("\t")
                 entries.append((stamp, text) if tab else ("", row))
         return entries
+
+    def write_log(self, name, line):
+        """A line of the platform's own in the log of ``name`` ("Container called exit(3).")."""
+        path = self.log_path(name)
+        if path:
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(f"{stamp}\t{line}\n")
 
     def log_path(self, name):
         """The revision's log file: its full resource name with the slashes made safe."""

@@ -16,6 +16,8 @@ from emulator.wire import Raw
 
 P = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
 S = P + r"/services/(?P<service>[^/:]+)"
+J = P + r"/jobs/(?P<job>[^/:]+)"
+E = J + r"/executions/(?P<execution>[^/:]+)"
 SECRET = r"(?P<secret>projects/[^/]+/secrets/[^/:]+)"
 VERSION = SECRET + r"/versions/(?P<version>[^/:]+)"
 
@@ -35,6 +37,12 @@ def _routes(run, secrets, builds, storage, project, headers):
 
     def operation(g):
         return f"{g['parent']}/operations/{g['operation']}"
+
+    def job(g):
+        return f"{g['parent']}/jobs/{g['job']}"
+
+    def execution(g):
+        return f"{job(g)}/executions/{g['execution']}"
 
     def version(g):
         return f"{g['secret']}/versions/{g['version']}"
@@ -56,6 +64,21 @@ def _routes(run, secrets, builds, storage, project, headers):
          lambda g, q, b, i: run.get_revision(revision(g), i)),
         ("DELETE", rf"^/v2/{S}/revisions/(?P<revision>[^/:]+)$", "DeleteRevision", True,
          lambda g, q, b, i: run.delete_revision(revision(g))),
+        # Jobs, their executions and tasks (emulator/jobs.py).
+        ("GET", rf"^/v2/{P}/jobs$", "ListJobs", False, lambda g, q, b, i: run.jobs.list_jobs(g["parent"], q, i)),
+        ("POST", rf"^/v2/{P}/jobs$", "CreateJob", True, lambda g, q, b, i: run.jobs.create_job(g["parent"], q, b)),
+        ("GET", rf"^/v2/{J}$", "GetJob", False, lambda g, q, b, i: run.jobs.get_job(job(g), i)),
+        ("PATCH", rf"^/v2/{J}$", "UpdateJob", True, lambda g, q, b, i: run.jobs.update_job(job(g), q, b)),
+        ("DELETE", rf"^/v2/{J}$", "DeleteJob", True, lambda g, q, b, i: run.jobs.delete_job(job(g), q)),
+        ("POST", rf"^/v2/{J}:run$", "RunJob", True, lambda g, q, b, i: run.jobs.run_job(job(g), b)),
+        ("GET", rf"^/v2/{J}/executions$", "ListExecutions", False,
+         lambda g, q, b, i: run.jobs.list_executions(job(g), q, i)),
+        ("GET", rf"^/v2/{E}$", "GetExecution", False, lambda g, q, b, i: run.jobs.get_execution(execution(g), i)),
+        ("POST", rf"^/v2/{E}:cancel$", "CancelExecution", True,
+         lambda g, q, b, i: run.jobs.cancel_execution(execution(g))),
+        ("GET", rf"^/v2/{E}/tasks$", "ListTasks", False, lambda g, q, b, i: run.jobs.list_tasks(execution(g), q, i)),
+        ("GET", rf"^/v2/{E}/tasks/(?P<task>[^/:]+)$", "GetTask", False,
+         lambda g, q, b, i: run.jobs.get_task(f"{execution(g)}/tasks/{g['task']}", i)),
         ("GET", rf"^/v2/{P}/operations$", "ListOperations", False,
          lambda g, q, b, i: run.list_operations(g["parent"], q)),
         ("GET", rf"^/v2/{P}/operations/(?P<operation>[^/:]+)$", "GetOperation", False,
@@ -147,7 +170,13 @@ def _routes(run, secrets, builds, storage, project, headers):
                              if project.has_operation(f"{g['parent']}/operations/{g['operation']}")
                              else builds.operation_view(f"{g['parent']}/operations/{g['operation']}"))),
     ]
-    groups = (("run.googleapis.com", run_rows), ("logging.googleapis.com", logging_rows),
+    # IAM: service account keys, and the OAuth 2.0 token endpoint their key files name (emulator/identity.py).
+    identity_rows = [
+        ("POST", rf"^/v1/{PROJECT}/serviceAccounts/(?P<account>[^/:]+)/keys$", "CreateServiceAccountKey", True,
+         lambda g, q, b, i: run.identity.create_key(g["project"], g["account"])),
+    ]
+    token_rows = [("POST", r"^/token$", "Token", False, lambda g, q, b, i: run.identity.token(b))]
+    groups = (("run.googleapis.com", run_rows), ("iam.googleapis.com", identity_rows), (None, token_rows), ("logging.googleapis.com", logging_rows),
               ("secretmanager.googleapis.com", secret_rows), ("cloudbuild.googleapis.com", build_rows),
               ("storage.googleapis.com", storage_rows), (None, usage_rows),
               ("artifactregistry.googleapis.com", registry_rows), (None, shared_rows))

@@ -10,7 +10,7 @@ class Store:
 
     SECTIONS = ("services", "revisions", "operations", "policies", "images", "urls", "secrets", "buckets", "objects",
                 "builds", "build_operations",
-                "project", "apis", "repositories", "project_operations")
+                "project", "apis", "repositories", "project_operations", "jobs", "executions", "tasks", "keys")
 
     def __init__(self, state_dir=None):
         self.lock = threading.RLock()

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -56,9 +57,20 @@ class EmulatorProcess:
             match = re.match(r"listening on (http://\S+)", line)
             if match:
                 self.endpoint = match.group(1)
+                # Keep reading what it prints (its last lines in ``output``): a pipe nobody reads fills up,
+                # and an emulator printing a traceback would then hang in the middle of a request.
+                threading.Thread(target=self._drain, name="emulator-output", daemon=True).start()
                 return self
         self.stop()
         raise RuntimeError("the emulator did not start:\n" + "".join(self.output))
+
+    def _drain(self):
+        try:
+            for line in self.proc.stdout:
+                self.output.append(line)
+                del self.output[:-500]
+        except (ValueError, OSError):  # closed by stop()
+            pass
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):
         if self.proc and self.proc.poll() is None:

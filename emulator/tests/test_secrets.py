@@ -12,6 +12,9 @@ from google.cloud import run_v2, secretmanager_v1
 from conftest import ECHO_IMAGE, PARENT
 from emulator.iam import project_number
 
+# The project owner's ID token, as the emulator takes it (emulator/identity.py): it may invoke every service.
+OWNER = "Bearer emulator-id-token"
+
 PROJECT = "projects/demo-project"
 
 
@@ -53,7 +56,7 @@ def test_revision_reads_its_secret_when_it_starts(secrets, services, service_id)
     secrets.add_secret_version(parent=secret.name, payload={"data": b"s3cret-value"})
     created = services.create_service(parent=PARENT, service=_service_with_secret(f"{service_id}-token"),
                                       service_id=service_id).result(timeout=60)
-    request = urllib.request.Request(created.uri, headers={"Authorization": "Bearer t"})
+    request = urllib.request.Request(created.uri, headers={"Authorization": OWNER})
     with urllib.request.urlopen(request, timeout=20) as response:
         assert json.loads(response.read())["app_env"] == {"APP_TOKEN": "s3cret-value"}
     assert created.template.containers[0].env[0].value == ""  # the spec holds only the reference

@@ -17,6 +17,9 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from conftest import ECHO_IMAGE, PARENT, echo_service
 from emulator.testing import EmulatorProcess
 
+# The project owner's ID token, as the emulator takes it (emulator/identity.py): it may invoke every service.
+OWNER = "Bearer emulator-id-token"
+
 ECHO_DIR = os.path.join(os.path.dirname(__file__), "apps", "echo")
 
 
@@ -73,7 +76,7 @@ def test_create_becomes_ready_with_server_defaults(services, revisions, service_
     assert [r.name for r in listed] == [got.latest_ready_revision]
     assert listed[0].conditions[0].state == run_v2.Condition.State.CONDITION_SUCCEEDED
     # The revision really runs: the URL answers from it, with the image's ENV and the contract's K_* vars.
-    status, body = fetch(got.uri, {"Authorization": "Bearer any"})
+    status, body = fetch(got.uri, {"Authorization": OWNER})
     assert status == 200
     assert body["revision"] == revision and body["service"] == service_id
     assert body["greeting"] == "hello from the image" and body["configuration"] == service_id
@@ -86,7 +89,7 @@ def test_env_change_makes_second_revision(services, service_id):
     second = services.update_service(service=changed).result(timeout=60)
     assert second.generation == 2
     assert second.latest_ready_revision.rsplit("/", 1)[-1].startswith(f"{service_id}-00002-")
-    status, body = fetch(second.uri, {"Authorization": "Bearer x"})
+    status, body = fetch(second.uri, {"Authorization": OWNER})
     assert status == 200 and body["app_env"] == {"APP_COLOR": "green"}
 
 
@@ -256,7 +259,7 @@ def test_all_users_binding_switches_403_and_200(services, service_id):
     service = create(services, service_id)
     status, body = fetch(service.uri)
     assert status == 403 and "Forbidden" in body
-    assert fetch(service.uri, {"Authorization": "Bearer token"})[0] == 200
+    assert fetch(service.uri, {"Authorization": OWNER})[0] == 200
     make_public(services, service.name)
     assert fetch(service.uri)[0] == 200
     policy = services.get_iam_policy(request={"resource": service.name})
@@ -373,14 +376,14 @@ def test_state_survives_restart_and_no_process_is_left(tmp_path):
     with EmulatorProcess(images={ECHO_IMAGE: ECHO_DIR}, state_dir=state) as emu:
         services = clients_for(emu.endpoint)[0]
         service = create(services, "survivor")
-        status, body = fetch(service.uri, {"Authorization": "Bearer t"})
+        status, body = fetch(service.uri, {"Authorization": OWNER})
         first_pid = body["pid"]
     assert not _alive(first_pid), "a revision process outlived the emulator"
     with EmulatorProcess(state_dir=state) as emu:
         services = clients_for(emu.endpoint)[0]
         again = services.get_service(name=service.name)
         assert again.uid == service.uid and again.generation == 1
-        status, body = fetch(again.uri, {"Authorization": "Bearer t"})  # a cold start from the stored image
+        status, body = fetch(again.uri, {"Authorization": OWNER})  # a cold start from the stored image
         assert status == 200 and body["revision"] == again.latest_ready_revision.rsplit("/", 1)[-1]
         second_pid = body["pid"]
         emu.stop(signal.SIGKILL)  # even a crash leaves nothing behind
@@ -401,11 +404,11 @@ def test_a_revision_keeps_the_digest_its_tag_had_when_it_was_made(tmp_path):
     state = str(tmp_path / "state")
     with EmulatorProcess(images={ECHO_IMAGE: ECHO_DIR}, state_dir=state) as emu:
         service = create(clients_for(emu.endpoint)[0], "pinned")
-        assert fetch(service.uri, {"Authorization": "Bearer t"})[1]["greeting"] == "hello from the image"
+        assert fetch(service.uri, {"Authorization": OWNER})[1]["greeting"] == "hello from the image"
         emu.admin("images", {"ref": ECHO_IMAGE, "dir": str(moved)})  # the tag now names another image
     with EmulatorProcess(state_dir=state) as emu:
         again = clients_for(emu.endpoint)[0].get_service(name=service.name)
-        status, body = fetch(again.uri, {"Authorization": "Bearer t"})
+        status, body = fetch(again.uri, {"Authorization": OWNER})
         assert status == 200 and body["greeting"] == "hello from the image"  # a cold start, the same digest
 
 

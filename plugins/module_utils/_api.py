@@ -42,6 +42,9 @@ _RAISE = object()
 
 IAM_POLICY_VERSION = 3  # asked for and written: version 1 shows conditional bindings under renamed roles
 WAIT_CHUNK = 20  # seconds the server may hold one operations:wait call
+# Seconds one request may take before it is given up: a server that accepted a connection and never
+# answers must not hold a module for ever (the clients' own default is no timeout for most calls).
+REQUEST_TIMEOUT = 60
 
 
 def transient(exc):
@@ -191,12 +194,12 @@ def service_message(service):
 
 @api_call("get service {name}", not_found=None)
 def get_service(client, name):
-    return client.get_service(name=name, retry=api_retry())
+    return client.get_service(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("list services in {parent}")
 def list_services(client, parent):
-    return list(client.list_services(parent=parent, retry=api_retry()))
+    return list(client.list_services(parent=parent, retry=api_retry(), timeout=REQUEST_TIMEOUT))
 
 
 @api_call("create service {service_id}")
@@ -204,14 +207,14 @@ def create_service(client, parent, service_id, service, validate_only=False):
     """``service`` in the API's JSON form."""
     return client.create_service(request={"parent": parent, "service_id": service_id,
                                           "service": service_message(service), "validate_only": validate_only},
-                                 retry=api_retry())
+                                 retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("update service {name}")
 def update_service(client, name, service, validate_only=False):
     """``service`` in the API's JSON form; it is sent under ``name`` and left as it was."""
     return client.update_service(request={"service": service_message(dict(service, name=name)),
-                                          "validate_only": validate_only}, retry=api_retry())
+                                          "validate_only": validate_only}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("delete service {name}")
@@ -219,17 +222,17 @@ def delete_service(client, name, etag=None):
     request = {"name": name}
     if etag:
         request["etag"] = etag
-    return client.delete_service(request=request, retry=api_retry())
+    return client.delete_service(request=request, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("list revisions of {parent}")
 def list_revisions(client, parent):
-    return list(client.list_revisions(parent=parent, retry=api_retry()))
+    return list(client.list_revisions(parent=parent, retry=api_retry(), timeout=REQUEST_TIMEOUT))
 
 
 @api_call("get revision {name}", not_found=None)
 def get_revision(client, name):
-    return client.get_revision(name=name, retry=api_retry())
+    return client.get_revision(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("read the IAM policy of {resource}")
@@ -238,13 +241,13 @@ def get_iam_policy(client, resource):
     # and cannot be written back safely (cloud.google.com/iam/docs/policies#versions).
     return client.get_iam_policy(request={"resource": resource,
                                           "options": {"requested_policy_version": IAM_POLICY_VERSION}},
-                                 retry=api_retry())
+                                 retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("write the IAM policy of {resource}")
 def set_iam_policy(client, resource, policy):
     policy.version = IAM_POLICY_VERSION
-    return client.set_iam_policy(request={"resource": resource, "policy": policy}, retry=api_retry())
+    return client.set_iam_policy(request={"resource": resource, "policy": policy}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 def new_binding(role, members):
@@ -339,13 +342,87 @@ def read_revision_logs(session, endpoint, project, service_id, revision_id, limi
              f'AND resource.labels.revision_name="{revision_id}"')
     if since:
         query += f' AND timestamp>="{since}"'
+    return _log_lines(session, endpoint, project, query, limit, timeout, f"revision {revision_id}")
+
+
+# ------------------------------------------------------------------- jobs
+def job_type():
+    from google.cloud import run_v2
+    return run_v2.Job
+
+
+def execution_type():
+    from google.cloud import run_v2
+    return run_v2.Execution
+
+
+@api_call("get job {name}", not_found=None)
+def get_job(client, name):
+    return client.get_job(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+
+
+@api_call("create job {job_id}")
+def create_job(client, parent, job_id, job, validate_only=False):
+    """``job`` in the API's JSON form."""
+    return client.create_job(request={"parent": parent, "job_id": job_id, "job": job_type().from_json(json.dumps(job)),
+                                      "validate_only": validate_only}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+
+
+@api_call("update job {name}")
+def update_job(client, name, job, validate_only=False):
+    message = job_type().from_json(json.dumps(dict(job, name=name)))
+    return client.update_job(request={"job": message, "validate_only": validate_only}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+
+
+@api_call("delete job {name}")
+def delete_job(client, name, etag=None):
+    request = {"name": name}
+    if etag:
+        request["etag"] = etag
+    return client.delete_job(request=request, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+
+
+@api_call("run job {name}")
+def run_job(client, name, overrides=None):
+    # Not retried: a run whose answer was lost may have started an execution, and a second one would run
+    # the work twice.
+    request = {"name": name}
+    if overrides:
+        request["overrides"] = overrides
+    return client.run_job(request=request, timeout=REQUEST_TIMEOUT)
+
+
+@api_call("get execution {name}", not_found=None)
+def get_execution(client, name):
+    return client.get_execution(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+
+
+@api_call("list the tasks of {parent}")
+def list_tasks(client, parent):
+    return list(client.list_tasks(parent=parent, retry=api_retry(), timeout=REQUEST_TIMEOUT))
+
+
+def read_job_logs(session, endpoint, project, job_id, execution_id, task_index=None, limit=30, timeout=10):
+    """The last ``limit`` log lines of a job's execution (of one task with ``task_index``), oldest first.
+
+    Cloud Logging labels a job's entries with the execution and the task index
+    (``labels."run.googleapis.com/execution_name"``, ``labels."run.googleapis.com/task_index"``).
+    """
+    query = (f'resource.type="cloud_run_job" AND resource.labels.job_name="{job_id}" AND '
+             f'labels."run.googleapis.com/execution_name"="{execution_id}"')
+    if task_index is not None:
+        query += f' AND labels."run.googleapis.com/task_index"="{task_index}"'
+    return _log_lines(session, endpoint, project, query, limit, timeout, f"execution {execution_id}")
+
+
+def _log_lines(session, endpoint, project, query, limit, timeout, what):
     body = {"resourceNames": [f"projects/{project}"], "filter": query, "orderBy": "timestamp desc", "pageSize": limit}
     try:
         response = session.post(f"{endpoint}/v2/entries:list", json=body, timeout=timeout)
         response.raise_for_status()
         entries = response.json().get("entries", [])
     except (requests.RequestException, ValueError, google.auth.exceptions.GoogleAuthError) as exc:
-        raise CloudRunError(f"Failed to read the logs of revision {revision_id}: {exc}") from exc
+        raise CloudRunError(f"Failed to read the logs of {what}: {exc}") from exc
     lines = []
     for entry in reversed(entries):
         payload = entry.get("jsonPayload") or {}
@@ -358,19 +435,19 @@ def read_revision_logs(session, endpoint, project, service_id, revision_id, limi
 # ------------------------------------------------------------ Secret Manager
 @api_call("get secret {name}", not_found=None)
 def get_secret(client, name):
-    return client.get_secret(name=name, retry=api_retry())
+    return client.get_secret(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("create secret {secret_id}")
 def create_secret(client, parent, secret_id, labels=None):
     secret = {"replication": {"automatic": {}}, "labels": labels or {}}
     return client.create_secret(request={"parent": parent, "secret_id": secret_id, "secret": secret},
-                                retry=api_retry())
+                                retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("read secret version {name}", not_found=None)
 def access_version(client, name):
-    return client.access_secret_version(name=name, retry=api_retry())
+    return client.access_secret_version(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 def access_latest_version(client, name):
@@ -425,12 +502,12 @@ def create_build(client, parent, build, image):  # pylint: disable=unused-argume
 
 @api_call("read build {name}")
 def get_build(client, name):
-    return client.get_build(name=name, retry=api_retry())
+    return client.get_build(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("list the builds tagged {tag}")
 def list_builds(client, parent, tag):
-    return list(client.list_builds(request={"parent": parent, "filter": f'tags="{tag}"'}, retry=api_retry()))
+    return list(client.list_builds(request={"parent": parent, "filter": f'tags="{tag}"'}, retry=api_retry(), timeout=REQUEST_TIMEOUT))
 
 
 # ------------------------------------------------------------- Service Usage
@@ -438,20 +515,20 @@ def list_builds(client, parent, tag):
 def get_api_states(client, parent, names):
     """{API name: ENABLED or DISABLED} for ``names`` (30 at most, one request)."""
     response = client.batch_get_services(
-        request={"parent": parent, "names": [f"{parent}/services/{name}" for name in names]}, retry=api_retry())
+        request={"parent": parent, "names": [f"{parent}/services/{name}" for name in names]}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
     return {service.name.rsplit("/", 1)[-1]: service.state.name for service in response.services}
 
 
 @api_call("enable {names} in {parent}")
 def enable_apis(client, parent, names):
     # Enabling an enabled API changes nothing, so a retry after a lost answer is harmless.
-    return client.batch_enable_services(request={"parent": parent, "service_ids": names}, retry=api_retry())
+    return client.batch_enable_services(request={"parent": parent, "service_ids": names}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 # --------------------------------------------------------- Artifact Registry
 @api_call("read the Artifact Registry repository {name}", not_found=None)
 def get_repository(client, name):
-    return client.get_repository(name=name, retry=api_retry())
+    return client.get_repository(name=name, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("create the Artifact Registry repository {repository_id} in {parent}")

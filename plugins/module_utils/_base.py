@@ -42,6 +42,8 @@ API_LIBRARIES = ("google-auth", "requests", "google-api-core")
 # The client of each kind (module, class), imported when the first client of that kind is made.
 CLIENTS = {
     "services": ("google.cloud.run_v2", "ServicesClient"), "revisions": ("google.cloud.run_v2", "RevisionsClient"),
+    "jobs": ("google.cloud.run_v2", "JobsClient"), "executions": ("google.cloud.run_v2", "ExecutionsClient"),
+    "tasks": ("google.cloud.run_v2", "TasksClient"),
     "secrets": ("google.cloud.secretmanager_v1", "SecretManagerServiceClient"),
     "builds": ("google.cloud.devtools.cloudbuild_v1", "CloudBuildClient"),
     "apis": ("google.cloud.service_usage_v1", "ServiceUsageClient"),
@@ -71,7 +73,7 @@ LOGGING_ENDPOINT = "https://logging.googleapis.com"
 RUN_ENDPOINT = "https://run.googleapis.com"
 # The clients an api_endpoint that is not an emulator applies to: it names a Cloud Run endpoint (say the
 # regional https://europe-west1-run.googleapis.com), which Secret Manager, Cloud Build and Storage do not answer.
-RUN_CLIENTS = ("services", "revisions")
+RUN_CLIENTS = ("services", "revisions", "jobs", "executions", "tasks")
 AUTH_KINDS = ["application", "serviceaccount", "machineaccount", "accesstoken"]
 
 
@@ -296,6 +298,11 @@ class CloudRunModule:
         """``projects/P/locations/R/services/S``, of the ``name`` option when no name is given."""
         from google.cloud import run_v2
         return run_v2.ServicesClient.service_path(self.project, self.region, name or self.params["name"])
+
+    def job_path(self, name=None):
+        """``projects/P/locations/R/jobs/J``, of the ``name`` option when no name is given."""
+        from google.cloud import run_v2
+        return run_v2.JobsClient.job_path(self.project, self.region, name or self.params["name"])
 
     def revision_path(self, revision, service=None):
         from google.cloud import run_v2

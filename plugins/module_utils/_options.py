@@ -444,23 +444,23 @@ SERVICE_OPTIONS = tuple(o.name for o in OPTIONS if not o.makes_revision)
 MANAGED_OPTIONS = tuple(o.name for o in OPTIONS)
 
 
-def argument_spec():
-    """The argument spec of every managed option."""
-    return {option.name: copy.deepcopy(option.spec) for option in OPTIONS}
+def argument_spec(options=None):
+    """The argument spec of every managed option (of ``options``, another table such as a job's)."""
+    return {option.name: copy.deepcopy(option.spec) for option in options or OPTIONS}
 
 
-def option_problems(params):
+def option_problems(params, options=None):
     """Each option's own rules, for the options the user set."""
     problems = []
-    for option in OPTIONS:
+    for option in options or OPTIONS:
         if params.get(option.name) is not None:
             problems += option.check(params[option.name], params)
     return problems
 
 
-def desired_state(params):
+def desired_state(params, options=None):
     """The options the user set, normalised: the shape used for comparing and for the diff."""
-    return {o.name: o.normalise(params[o.name]) for o in OPTIONS if params.get(o.name) is not None}
+    return {o.name: o.normalise(params[o.name]) for o in options or OPTIONS if params.get(o.name) is not None}
 
 
 def ingress_container(template):
@@ -490,9 +490,9 @@ class Differences:
     """Which managed options differ, and their before and after, found in one pass (community.docker's
     DifferenceTracker idea)."""
 
-    def __init__(self, desired, observed):
+    def __init__(self, desired, observed, options=None):
         self.before, self.after, self.names = {}, {}, []
-        for option in OPTIONS:
+        for option in options or OPTIONS:
             if option.name not in desired:
                 continue
             have = None if observed is None else observed.get(option.name)

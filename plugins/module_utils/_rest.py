@@ -46,33 +46,33 @@ class Reader:
         """As secretmanager_v1.SecretManagerServiceClient.secret_path writes it."""
         return f"projects/{project}/secrets/{secret}"
 
-    def _get(self, path, retry=None, params=None):
+    def _get(self, path, retry=None, params=None, timeout=60):
         def call():
-            response = self.session.get(f"{self.base}/{path}", params=params, timeout=60)
+            response = self.session.get(f"{self.base}/{path}", params=params, timeout=timeout)
             if response.status_code >= 400:
                 raise gexc.from_http_response(response)
             return response.json()
         return retry(call)() if retry else call()
 
-    def get_service(self, name, retry=None):
+    def get_service(self, name, retry=None, timeout=60):
         """The Service as the API's JSON (the form ``_api.to_dict`` gives a client's answer)."""
-        return self._get(name, retry)
+        return self._get(name, retry, timeout=timeout)
 
-    def get_iam_policy(self, request, retry=None):
+    def get_iam_policy(self, request, retry=None, timeout=60):
         # pylint: disable-next=import-outside-toplevel
         from google.iam.v1 import policy_pb2
         # pylint: disable-next=import-outside-toplevel
         from google.protobuf import json_format
         version = (request.get("options") or {}).get("requested_policy_version", 0)
         answer = self._get(f"{request['resource']}:getIamPolicy", retry,
-                           params={"options.requestedPolicyVersion": version})
+                           params={"options.requestedPolicyVersion": version}, timeout=timeout)
         return json_format.ParseDict(answer, policy_pb2.Policy(), ignore_unknown_fields=True)
 
-    def access_secret_version(self, name, retry=None):
-        answer = self._get(f"{name}:access", retry)
+    def access_secret_version(self, name, retry=None, timeout=60):
+        answer = self._get(f"{name}:access", retry, timeout=timeout)
         data = base64.b64decode((answer.get("payload") or {}).get("data") or "")
         return SimpleNamespace(name=answer.get("name", name), payload=SimpleNamespace(data=data))
 
-    def get_secret(self, name, retry=None):
-        answer = self._get(name, retry)
+    def get_secret(self, name, retry=None, timeout=60):
+        answer = self._get(name, retry, timeout=timeout)
         return SimpleNamespace(name=answer.get("name", name), labels=answer.get("labels") or {})

@@ -15,7 +15,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
 from ansible_collections.nadle.cloudrun.plugins.module_utils._cpu_memory import problems as resource_problems
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import missing_required
-from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import ensure_invoker, ensure_public
+from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import (
+    access_options, ensure_invokers, ensure_public, managed_access,
+)
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Differences, desired_state, observed_state
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rest import service_path
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result
@@ -232,15 +234,17 @@ def ensure_present(module):
 
 # ------------------------------------------------- compare (reads only)
 def invoker_matches(module, params, public_seen=None):
-    """Whether allow_unauthenticated holds: from ``public_seen`` (whether a request without a token was
-    let in), else from the IAM policy (one read). True when the option is not managed."""
-    public = params.get("allow_unauthenticated")
-    if public is None or (public and params.get("invoker_iam_disabled")):
+    """Whether allow_unauthenticated and invokers hold: allow_unauthenticated alone from ``public_seen``
+    (whether a request without a token was let in), else from the IAM policy (one read). True when
+    neither is managed."""
+    public, invokers, mode = managed_access(params)
+    if public is None and invokers is None:
         return True
-    if public_seen is not None:
+    if public_seen is not None and invokers is None:
         return public_seen == public
     path = service_path(module.project, module.region, params["name"])
-    changed, _was_public = ensure_invoker(module.reader("services"), path, public, check_mode=True)
+    changed, _before, _after = ensure_invokers(module.reader("services"), path, public, invokers, mode,
+                                               check_mode=True)
     return not changed
 
 
@@ -267,7 +271,7 @@ def read_changes(module, params, secrets, invoker=True):
     if not serves_latest(current):
         changes.append("traffic")
     if invoker and not changes and not written and not invoker_matches(module, params):
-        changes.append("allow_unauthenticated")
+        changes += access_options(params)
     return {"settled": not (changes or written), "changes": changes, "secrets_changed": written,
             "current": current}
 

@@ -11,10 +11,29 @@ anything. Imports no Google library: preflight calls no API.
 from __future__ import annotations
 
 import copy
+import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._env import ENTRY_SPEC, missing_required, read_entry
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import argument_spec as option_specs
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import service_problems
+
+
+# IAM principal identifiers (cloud.google.com/iam/docs/principal-identifiers).
+MEMBER_RE = re.compile(r"^(allAuthenticatedUsers|(user|serviceAccount|group|domain|principal|principalSet):\S+)$")
+
+
+def invoker_problems(params):
+    """Problems with invokers and invokers_mode, before any request."""
+    problems = []
+    for member in params.get("invokers") or []:
+        if member == "allUsers":
+            problems.append("invokers: allUsers makes the service public; use allow_unauthenticated: true instead.")
+        elif not MEMBER_RE.match(member):
+            problems.append(f"invokers: '{member}' is not an IAM principal; write serviceAccount:EMAIL, user:EMAIL, "
+                            "group:EMAIL, domain:DOMAIN or allAuthenticatedUsers.")
+    if params.get("invokers_mode") == "authoritative" and params.get("invokers") is None:
+        problems.append("invokers_mode: authoritative needs invokers (an empty list removes every invoker).")
+    return problems
 
 
 def argument_spec():
@@ -26,6 +45,8 @@ def argument_spec():
         tag=dict(type="str"),
         no_traffic=dict(type="bool", default=False),
         allow_unauthenticated=dict(type="bool"),
+        invokers=dict(type="list", elements="str"),
+        invokers_mode=dict(type="str", default="add", choices=["add", "authoritative"]),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         log_in_message=dict(type="bool", default=True),
@@ -41,7 +62,7 @@ def check_options(params, name=str):
     plain, secrets, _origins, problems = read_entry(params)
     if plain is not None:
         params = dict(params, env=plain)
-    problems = service_problems(params) + problems
+    problems = service_problems(params) + invoker_problems(params) + problems
     if params.get("invoker_iam_disabled") and params.get("allow_unauthenticated") is False:
         problems.append("invoker_iam_disabled: true makes the service public, and allow_unauthenticated: false "
                         "asks for it not to be; set one of them.")

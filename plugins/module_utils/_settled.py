@@ -19,6 +19,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
 from ansible_collections.nadle.cloudrun.plugins.module_utils._health import ARGUMENT_SPEC as HEALTH_SPEC
 from ansible_collections.nadle.cloudrun.plugins.module_utils._health import wait_healthy
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import service_result
+from ansible_collections.nadle.cloudrun.plugins.module_utils._invoker import access_options
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import invoker_matches, read_changes
 from ansible_collections.nadle.cloudrun.plugins.module_utils._traffic import traffic_from_api
 
@@ -57,6 +58,6 @@ def read_settled(module, params, secrets, health=None):
         # anyone may call the service. With id_token always it cannot tell, and the policy is read.
         public = None if health["id_token"] == "always" else not checked["used_id_token"]
         if not invoker_matches(module, params, public):
-            found.update(settled=False, changes=["allow_unauthenticated"])
+            found.update(settled=False, changes=access_options(params))
     return dict(found, service=service_result(current) if current else None,
                 traffic=traffic_from_api((current or {}).get("traffic")), health=checked)

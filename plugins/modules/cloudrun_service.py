@@ -237,6 +237,24 @@ options:
       - In an organisation with Domain Restricted Sharing, Cloud Run refuses C(allUsers); use
         O(invoker_iam_disabled) there.
     type: bool
+  invokers:
+    description:
+      - Principals that may call the private service (C(roles/run.invoker)), for service-to-service calls with an ID
+        token, for example C(serviceAccount:frontend@PROJECT.iam.gserviceaccount.com), C(user:EMAIL),
+        C(group:EMAIL), C(domain:DOMAIN) or C(allAuthenticatedUsers). C(allUsers) is refused; use
+        O(allow_unauthenticated).
+      - Applied with O(allow_unauthenticated) in one read and, when anything differs, one write of the policy, with
+        its etag. When not set, invokers are not touched.
+    type: list
+    elements: str
+  invokers_mode:
+    description:
+      - V(add) grants O(invokers) and keeps the other invokers; V(authoritative) makes O(invokers) the only ones
+        (C(allUsers) stays as O(allow_unauthenticated) says). Bindings of other roles, and conditional ones, are
+        always kept.
+    type: str
+    choices: [add, authoritative]
+    default: add
   service_min_instances:
     description:
       - Instances kept warm for the whole service, across its revisions (the Service's C(scaling.minInstanceCount)),
@@ -295,6 +313,16 @@ EXAMPLES = r"""
     - name: Show the URL and the new revision (null when nothing changed)
       ansible.builtin.debug:
         msg: "{{ deployed.service.uri }} {{ deployed.revision.name | default('no new revision') }}"
+
+- name: A private backend that only the frontend's service account may call
+  nadle.cloudrun.cloudrun_service:
+    name: backend
+    project: xai-community
+    region: asia-northeast3
+    allow_unauthenticated: false
+    invokers:
+      - serviceAccount:frontend@xai-community.iam.gserviceaccount.com
+    invokers_mode: authoritative
 
 - name: Reach Memorystore through a VPC connector, private ingress only
   nadle.cloudrun.cloudrun_service:

@@ -61,10 +61,10 @@ SENT = {"template": {"containers": [{"image": "img"}]}}
 
 def test_api_call_turns_errors_into_one_message_and_not_found_into_none():
     class Client:
-        def get_service(self, name, retry):
+        def get_service(self, name, retry, timeout):
             raise exceptions.NotFound(f'service "{name}" not found')
 
-        def update_service(self, request, retry):
+        def update_service(self, request, retry, timeout):
             raise exceptions.BadRequest(
                 "Violation in UpdateServiceRequest.service.template.timeout: maximum allowed time is one hour.",
                 details=[{"fieldViolations": [{"field": "service.template.scaling", "description": "too big"}]}])
@@ -91,7 +91,7 @@ class _Response:
 def test_a_conflict_is_an_aborted_409_not_an_existing_revision_name(status, raced):
     """AIP-154: an etag that no longer matches is ABORTED; "Revision named ... already exists" is not a race."""
     class Client:
-        def update_service(self, request, retry):
+        def update_service(self, request, retry, timeout):
             raise exceptions.Conflict("conflict", response=_Response(status))
 
     with pytest.raises(CloudRunError) as err:
