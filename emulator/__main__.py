@@ -8,7 +8,7 @@ import sys
 import tempfile
 import threading
 
-from emulator import images
+from emulator import images, layers
 from emulator.cloudbuild import CloudBuild
 from emulator.cloudrun import CloudRun, now
 from emulator.iam import Policies, project_number
@@ -44,18 +44,21 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     store = Store(args.state_dir)
+    scratch = None
+    data_dir = args.state_dir or tempfile.mkdtemp(prefix="cloudrun-emulator-")
+    if not args.state_dir:
+        scratch = data_dir
     for spec in args.image:
         ref, sep, folder = spec.partition("=")
         if not sep:
             sys.exit(f"--image takes REF=DIR, got {spec!r}")
         try:
-            images.register(store, ref, folder)
-        except ValueError as exc:
-            sys.exit(f"--image {spec}: {exc}")
-    scratch = None
-    data_dir = args.state_dir or tempfile.mkdtemp(prefix="cloudrun-emulator-")
-    if not args.state_dir:
-        scratch = data_dir
+            # A snapshot, as a build would make it: later edits of DIR do not change this image.
+            copy, digest = images.snapshot(folder, os.path.join(data_dir, "images"))
+            images.register(store, ref, copy, digest, images.install(copy, lambda line: print(f"{ref}: {line}")))
+        except (ValueError, OSError, layers.StepFailure) as exc:
+            lines = "".join(f"\n{line}" for line in getattr(exc, "lines", []))
+            sys.exit(f"--image {spec}: {exc}{lines}")
     log_dir = os.path.join(data_dir, "logs")
     os.makedirs(log_dir, exist_ok=True)
 

@@ -18,10 +18,9 @@ import time
 import uuid
 
 from dockerfile_parse import DockerfileParser
-from docker.utils.build import exclude_paths
 from google.cloud.devtools import cloudbuild_v1
 
-from emulator import images
+from emulator import images, layers
 from emulator.errors import ApiError, not_found, or_not_found
 from emulator.wire import parse, render
 
@@ -33,19 +32,9 @@ class BuildFailure(Exception):
     pass
 
 
-def docker_context(folder, dockerfile):
-    """The files Docker would send: .dockerignore applied with docker-py, Dockerfile always included."""
-    patterns = []
-    ignore = os.path.join(folder, ".dockerignore")
-    if os.path.isfile(ignore):
-        with open(ignore, encoding="utf-8") as handle:
-            patterns = [p.strip() for p in handle.read().splitlines() if p.strip() and not p.strip().startswith("#")]
-    return set(exclude_paths(folder, patterns, dockerfile=dockerfile))
-
-
 def check_sources(folder, dockerfile, log):
     """Walk the Dockerfile as the docker builder does; raise BuildFailure with Docker's message."""
-    context = docker_context(folder, dockerfile)
+    context = images.docker_context(folder, dockerfile)
     parser = DockerfileParser(path=os.path.join(folder, dockerfile))
     steps = [i for i in parser.structure if i["instruction"] not in ("COMMENT",)]
     for number, ins in enumerate(steps, start=1):
@@ -146,17 +135,25 @@ class CloudBuild:
                     raise BuildFailure(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
                                        f"lstat /workspace/{dockerfile}: no such file or directory")
                 check_sources(folder, dockerfile, log)
+                step = len(images_built)
+                try:
+                    runtime = images.install(folder, lambda line, n=step: log(f"Step #{n}: {line}"), dockerfile)
+                except layers.StepFailure as failed:
+                    for line in failed.lines:
+                        log(f"Step #{step}: {line}")
+                    raise BuildFailure(str(failed)) from failed
                 tags = [args[i + 1] for i, a in enumerate(args) if a == "-t"]
                 digest = images.folder_digest(folder)
-                images_built += [{"name": tag, "digest": digest} for tag in tags]
+                images_built += [{"name": tag, "digest": digest, "runtime": runtime} for tag in tags]
                 log(f"Successfully built {digest[7:19]}")
-            pushed = [i for i in images_built if i["name"] in build.get("images", [])]
+            pushed = [{"name": i["name"], "digest": i["digest"]} for i in images_built
+                      if i["name"] in build.get("images", [])]
             for image in pushed:
                 log(f"The push refers to repository [{images.split_ref(image['name'])[0]}]")
                 self._check_repository(image["name"])
                 log(f"{images.split_ref(image['name'])[1] or 'latest'}: digest: {image['digest']}")
             for image in images_built:
-                images.register(self.store, image["name"], folder, image["digest"])
+                images.register(self.store, image["name"], folder, image["digest"], image["runtime"])
             slow = (self.faults.setting("build_ms") if self.faults else 0) / 1000.0
             if slow > time.monotonic() - started:
                 time.sleep(slow - (time.monotonic() - started))  # the build_ms fault: a slow build

@@ -26,8 +26,8 @@ from emulator.iam import Policies, project_number
 from emulator.secretmanager import numbered, secret_name
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
 from emulator.proxy import forward
-from emulator.runtime import expand, host_environment
-from emulator.wire import parse, parse_pb, render
+from emulator.runtime import expand
+from emulator.wire import listing, parse, parse_pb, render
 
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 REVISION_TYPE = "type.googleapis.com/google.cloud.run.v2.Revision"
@@ -297,19 +297,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
     def list_services(self, parent, query, int_enums=False):
         with self.store.lock:
             names = sorted(n for n in self.store.services if n.startswith(parent + "/services/"))
-            page = self._page(names, query)
-            result = {"services": [self.view_service(self.store.services[n], int_enums) for n in page["items"]]}
-        if page["next"]:
-            result["nextPageToken"] = page["next"]
-        return result
-
-    @staticmethod
-    def _page(items, query):
-        size = int(query.get("pageSize", ["0"])[0] or 0) or 100
-        start = int(query.get("pageToken", ["0"])[0] or 0)
-        chunk = items[start:start + size]
-        more = start + size < len(items)
-        return {"items": chunk, "next": str(start + size) if more else ""}
+            return listing("services", names, lambda n: self.view_service(self.store.services[n], int_enums), query)
 
     def create_service(self, parent, query, body):
         service_id = query.get("serviceId", [""])[0]
@@ -600,11 +588,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         except (OSError, ValueError) as exc:
             raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
                                   f"Image '{image}' cannot be read: {exc}") from exc
-        env = host_environment()
-        for key, value in config.env.items():
-            env[key] = config.host_path(value)
-            if key == "PATH":
-                env[key] = os.pathsep.join([value, host_environment()["PATH"]])
+        env = images.process_env(entry, config)
         project = revision_name.split("/")[1]
         env.update(self.container_env(container, revision_id, project, template.get("serviceAccount", "")))
         env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
@@ -906,11 +890,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             self._service(service_name)
             names = [n for n in self.store.revisions if n.startswith(service_name + "/revisions/")]
             names.sort(key=lambda n: self.store.revisions[n]["createTime"], reverse=True)
-            page = self._page(names, query)
-            result = {"revisions": [self.view_revision(self.store.revisions[n], int_enums) for n in page["items"]]}
-        if page["next"]:
-            result["nextPageToken"] = page["next"]
-        return result
+            return listing("revisions", names, lambda n: self.view_revision(self.store.revisions[n], int_enums), query)
 
     def get_revision(self, name, int_enums=False):
         with self.store.lock:

@@ -1,9 +1,12 @@
-"""Images: a registered folder with a Dockerfile stands for a container image.
+"""Images: a snapshot of a build context with a Dockerfile stands for a container image.
 
-The emulator does not build or pull anything. It reads what the final stage of the
-Dockerfile says about running the container (WORKDIR, ENV, EXPOSE, USER, ENTRYPOINT,
-CMD) with dockerfile-parse, and runs that command on this machine. RUN steps are
-not executed: the host's Python provides the app's packages.
+The emulator builds nothing with Docker and pulls nothing. An image is a copy of its build context
+(after ``.dockerignore``) in the emulator's state, like a layer: a later edit of the source does not
+change what its revisions run. What the final stage of the Dockerfile says about running the
+container (WORKDIR, ENV, EXPOSE, USER, ENTRYPOINT, CMD) is read with dockerfile-parse, and that
+command runs on this machine. Of the RUN steps, those that install Python packages run once into a
+cached environment (``emulator/layers.py``) that the image's processes get first on their PATH; the
+others are not run.
 """
 
 import hashlib
@@ -11,8 +14,14 @@ import json
 import os
 import re
 import shlex
+import shutil
+import sys
 
+from docker.utils.build import exclude_paths
 from dockerfile_parse import DockerfileParser
+
+from emulator import layers
+from emulator.runtime import host_environment
 
 # Cloud Run's accepted form: [hostname/]repo-path[:tag and/or @digest]
 IMAGE_RE = re.compile(
@@ -54,12 +63,52 @@ def folder_digest(folder):
     return "sha256:" + sha.hexdigest()
 
 
-def register(store, ref, folder, digest=None):
-    """Record ``ref`` as the image built from ``folder``; returns the stored entry."""
+def docker_context(folder, dockerfile="Dockerfile"):
+    """The files Docker would send: .dockerignore applied with docker-py, Dockerfile always included."""
+    patterns = []
+    ignore = os.path.join(folder, ".dockerignore")
+    if os.path.isfile(ignore):
+        with open(ignore, encoding="utf-8") as handle:
+            patterns = [p.strip() for p in handle.read().splitlines() if p.strip() and not p.strip().startswith("#")]
+    return set(exclude_paths(folder, patterns, dockerfile=dockerfile))
+
+
+def snapshot(folder, images_dir):
+    """A copy of ``folder``'s build context under ``images_dir``, named by its digest (kept when it exists)."""
     folder = os.path.abspath(folder)
     if not os.path.isfile(os.path.join(folder, "Dockerfile")):
         raise ValueError(f"{folder} has no Dockerfile")
-    entry = {"ref": canonical(ref), "dir": folder, "digest": digest or folder_digest(folder)}
+    files = sorted(p for p in docker_context(folder) if os.path.isfile(os.path.join(folder, p)))
+    sha = hashlib.sha256()
+    for name in files:
+        sha.update(name.encode() + b"\0")
+        with open(os.path.join(folder, name), "rb") as handle:
+            sha.update(hashlib.sha256(handle.read()).digest())
+    digest = "sha256:" + sha.hexdigest()
+    target = os.path.join(images_dir, digest[7:31])
+    if not os.path.isdir(target):
+        partial = target + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        for name in files:
+            os.makedirs(os.path.dirname(os.path.join(partial, name)), exist_ok=True)
+            shutil.copy2(os.path.join(folder, name), os.path.join(partial, name))
+        os.replace(partial, target)
+    return target, digest
+
+
+def install(folder, log, dockerfile="Dockerfile"):
+    """Run the snapshot's Python dependency steps (emulator/layers.py); what its processes need, or None."""
+    return layers.prepare(folder, log, dockerfile, ImageConfig(folder).workdir)
+
+
+def register(store, ref, folder, digest=None, runtime=None):
+    """Record ``ref`` as the image whose snapshot is ``folder``; returns the stored entry.
+
+    ``runtime`` is what ``install`` made for it (None: the image installs nothing)."""
+    folder = os.path.abspath(folder)
+    if not os.path.isfile(os.path.join(folder, "Dockerfile")):
+        raise ValueError(f"{folder} has no Dockerfile")
+    entry = {"ref": canonical(ref), "dir": folder, "digest": digest or folder_digest(folder), "runtime": runtime}
     with store.lock:
         before = store.images.get(entry["ref"])
         if before and before["digest"] != entry["digest"]:
@@ -85,6 +134,25 @@ def resolve(store, ref):
         if entry["ref"] == key:
             return entry
     return None
+
+
+def process_env(entry, config):
+    """The environment a process of the image starts with: this machine's basics, the image's Python
+    environment first on PATH (not the emulator's own), then the image's ENV with its paths mapped."""
+    env = host_environment()
+    runtime = entry.get("runtime")
+    if runtime:
+        own = os.path.dirname(sys.executable)
+        path = [p for p in env["PATH"].split(os.pathsep) if p != own]
+        env["PATH"] = os.pathsep.join([os.path.join(runtime["system"], "bin")] + path)
+        for key in ("VIRTUAL_ENV", "PYTHONPATH"):
+            env.pop(key, None)
+    base_path = env["PATH"]
+    for key, value in config.env.items():
+        env[key] = config.host_path(value)
+        if key == "PATH":
+            env[key] = os.pathsep.join([value, base_path])
+    return env
 
 
 def _exec_or_shell(value):
@@ -118,8 +186,8 @@ class ImageConfig:
         )
         for ins in parser.structure[last_from + 1:]:
             kind, value = ins["instruction"], ins["value"]
-            if kind == "WORKDIR":
-                self.workdir = os.path.normpath(os.path.join(self.workdir, value.strip()))
+            if kind == "WORKDIR":  # WORKDIR $APP_HOME: dockerfile-parse substitutes only in ENV and LABEL
+                self.workdir = os.path.normpath(os.path.join(self.workdir, layers.substitute(value.strip(), self.env)))
             elif kind == "EXPOSE":
                 self.expose += [p.split("/")[0] for p in value.split()]
             elif kind == "USER":

@@ -36,8 +36,8 @@ from google.cloud import run_v2
 from emulator import images, validation
 from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
 from emulator.iam import project_number
-from emulator.runtime import expand, host_environment
-from emulator.wire import parse, render
+from emulator.runtime import expand
+from emulator.wire import listing, parse, render
 
 JOB_TYPE = "type.googleapis.com/google.cloud.run.v2.Job"
 EXECUTION_TYPE = "type.googleapis.com/google.cloud.run.v2.Execution"
@@ -137,11 +137,7 @@ class Jobs:
     def list_jobs(self, parent, query, int_enums=False):
         with self.store.lock:
             names = sorted(n for n in self.store.jobs if n.startswith(parent + "/jobs/"))
-            page = self.run._page(names, query)  # pylint: disable=protected-access
-            result = {"jobs": [self.view_job(self.store.jobs[n], int_enums) for n in page["items"]]}
-        if page["next"]:
-            result["nextPageToken"] = page["next"]
-        return result
+            return listing("jobs", names, lambda n: self.view_job(self.store.jobs[n], int_enums), query)
 
     def create_job(self, parent, query, body):
         spec = parse(body, run_v2.Job, "job")
@@ -397,11 +393,7 @@ class Jobs:
             config = images.ImageConfig(entry["dir"])
         except (OSError, ValueError) as exc:
             raise ApiError(400, f"Image '{image}' cannot be read: {exc}") from exc
-        env = host_environment()
-        for key, value in config.env.items():
-            env[key] = config.host_path(value)
-            if key == "PATH":
-                env[key] = ":".join([value, host_environment()["PATH"]])
+        env = images.process_env(entry, config)
         project = task["name"].split("/")[1]
         try:
             env.update(self.run.container_env(container, task["name"], project, task.get("serviceAccount", "")))
@@ -510,12 +502,8 @@ class Jobs:
             self._job(job_name)
             names = sorted((n for n in self.store.executions if n.startswith(job_name + "/executions/")),
                            key=lambda n: self.store.executions[n]["createTime"], reverse=True)
-            page = self.run._page(names, query)  # pylint: disable=protected-access
-            result = {"executions": [self.view_execution(self.store.executions[n], int_enums)
-                                     for n in page["items"]]}
-        if page["next"]:
-            result["nextPageToken"] = page["next"]
-        return result
+            return listing("executions", names, lambda n: self.view_execution(self.store.executions[n], int_enums),
+                           query)
 
     def cancel_execution(self, name):
         with self.store.lock:
@@ -539,11 +527,7 @@ class Jobs:
             or_not_found(self.store.executions.get(execution_name), f'execution "{execution_name}" not found')
             names = sorted((n for n in self.store.tasks if n.startswith(execution_name + "/tasks/")),
                            key=lambda n: self.store.tasks[n]["index"])
-            page = self.run._page(names, query)  # pylint: disable=protected-access
-            result = {"tasks": [render(run_v2.Task, self.store.tasks[n], int_enums) for n in page["items"]]}
-        if page["next"]:
-            result["nextPageToken"] = page["next"]
-        return result
+            return listing("tasks", names, lambda n: render(run_v2.Task, self.store.tasks[n], int_enums), query)
 
     # --------------------------------------------------------------- logging
     def log_entries(self, request, project):

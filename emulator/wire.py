@@ -40,3 +40,14 @@ def parse_pb(raw, message, what):
     except json_format.ParseError as exc:
         raise ApiError(400, f"Invalid JSON payload received for {what}. {exc}") from exc
     return message
+
+
+def listing(field, names, view, query):
+    """One page of a List call, AIP-158: ``pageSize`` (100 when unset) items of ``names`` from ``pageToken``,
+    each through ``view``, and ``nextPageToken`` when more follow."""
+    size = int(query.get("pageSize", ["0"])[0] or 0) or 100
+    start = int(query.get("pageToken", ["0"])[0] or 0)
+    result = {field: [view(name) for name in names[start:start + size]]}
+    if start + size < len(names):
+        result["nextPageToken"] = str(start + size)
+    return result

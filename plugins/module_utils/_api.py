@@ -217,12 +217,14 @@ def update_service(client, name, service, validate_only=False):
                                           "validate_only": validate_only}, retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
+def _delete_request(name, etag):
+    """A Delete request: the resource, and its etag when known (the delete is refused if it changed)."""
+    return {"name": name, "etag": etag} if etag else {"name": name}
+
+
 @api_call("delete service {name}")
 def delete_service(client, name, etag=None):
-    request = {"name": name}
-    if etag:
-        request["etag"] = etag
-    return client.delete_service(request=request, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+    return client.delete_service(request=_delete_request(name, etag), retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("list revisions of {parent}")
@@ -376,10 +378,7 @@ def update_job(client, name, job, validate_only=False):
 
 @api_call("delete job {name}")
 def delete_job(client, name, etag=None):
-    request = {"name": name}
-    if etag:
-        request["etag"] = etag
-    return client.delete_job(request=request, retry=api_retry(), timeout=REQUEST_TIMEOUT)
+    return client.delete_job(request=_delete_request(name, etag), retry=api_retry(), timeout=REQUEST_TIMEOUT)
 
 
 @api_call("run job {name}")
