@@ -78,6 +78,7 @@ def main(argv=None):
     cloudrun.api_base = f"http://{args.host}:{server.server_address[1]}"
     cloudrun.restore_urls()
     cloudrun.resume()
+    cloudrun.jobs.resume()
 
     stopping = threading.Event()
 

@@ -725,7 +725,8 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         with self.store.lock:
             pending = {}
             for name, operation in self.store.operations.items():
-                if not operation.get("done"):
+                # A service's writes; a job's runs are resumed by Jobs.resume.
+                if not operation.get("done") and operation["metadata"].get("@type") == SERVICE_TYPE:
                     service = operation["metadata"].get("name", "")
                     pending.setdefault(service, []).append(name)
             gone = [(names, self.store.operations[names[0]]["metadata"]) for service, names in pending.items()

@@ -273,6 +273,26 @@ class Jobs:
                          name=f"execution-{execution_id}", daemon=True).start()
         return self.run._answer(operation, pending)  # pylint: disable=protected-access
 
+    def resume(self):
+        """After a restart with --state-dir: executions that were running start their unfinished tasks again
+        (a task's attempt was lost with the emulator's processes, as a task's container is lost with its
+        instance and retried), so a run's operation still ends."""
+        with self.store.lock:
+            running = [n for n, e in self.store.executions.items() if not e.get("completionTime")]
+            operations = {n: o["name"] for o in self.store.operations.values() if not o.get("done")
+                          for n in [o["metadata"].get("name", "")] if n in running}
+            for name in running:
+                self._cancel[name] = threading.Event()
+                for task in self.store.tasks.values():
+                    if task["name"].startswith(name + "/tasks/") and not task.get("completionTime") \
+                            and task.get("startTime"):
+                        task.pop("startTime")  # not running now: counted again when it starts
+                self.store.executions[name]["runningCount"] = 0
+            self.store.save()
+        for name in running:
+            threading.Thread(target=self._execute, args=(name, operations.get(name)),
+                             name=f"resume-{short(name)}", daemon=True).start()
+
     @staticmethod
     def _apply_overrides(execution_template, overrides):
         """RunJobRequest.Overrides: args replace, env merges, task_count and timeout replace."""
@@ -310,12 +330,13 @@ class Jobs:
         """Run every task (at most ``parallelism`` at once), each attempt after a failed one, then finish."""
         with self.store.lock:
             execution = copy.deepcopy(self.store.executions[execution_name])
-            tasks = sorted((n for n in self.store.tasks if n.startswith(execution_name + "/tasks/")),
+            tasks = sorted((n for n in self.store.tasks if n.startswith(execution_name + "/tasks/")
+                            and not self.store.tasks[n].get("completionTime")),  # all, unless resumed
                            key=lambda n: self.store.tasks[n]["index"])
             live = self.store.executions[execution_name]
-            live.update(startTime=now(), conditions=[_condition("ResourcesAvailable", SUCCEEDED),
-                                                     _condition("Started", SUCCEEDED),
-                                                     _condition("Completed", "CONDITION_PENDING")])
+            live.setdefault("startTime", now())
+            live["conditions"] = [_condition("ResourcesAvailable", SUCCEEDED), _condition("Started", SUCCEEDED),
+                                  _condition("Completed", "CONDITION_PENDING")]
             self.store.save()
         cancel = self._cancel.get(execution_name) or threading.Event()
         slots = threading.Semaphore(max(1, execution["parallelism"]))
@@ -484,6 +505,8 @@ class Jobs:
             self.store.save()
             snapshot = copy.deepcopy(execution)
         self._cancel.pop(execution_name, None)
+        if operation_name is None:
+            return
         if error is None:
             self.run._finish_operation(operation_name, snapshot, response_type=EXECUTION_TYPE)  # pylint: disable=protected-access
         else:

@@ -1,6 +1,8 @@
 """Cloud Run v2 jobs through the official client: defaults, runs to completion, retries, overrides, logs, cancel."""
 
 import json
+import os
+import signal
 import time
 import urllib.request
 
@@ -10,7 +12,8 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import run_v2
 
-from conftest import ECHO_IMAGE, PARENT
+from conftest import APPS, ECHO_IMAGE, PARENT
+from emulator.testing import EmulatorProcess
 
 # A task's command: python, printing its index and attempt, then exiting as the test says.
 SCRIPT = ("import os, sys; i = os.environ['CLOUD_RUN_TASK_INDEX']; a = os.environ['CLOUD_RUN_TASK_ATTEMPT']; "
@@ -137,3 +140,22 @@ def test_job_rules_and_a_delete(clients):
     jobs.delete_job(name=job.name).result(timeout=30)
     with pytest.raises(exceptions.NotFound):
         jobs.get_job(name=job.name)
+
+
+def test_an_execution_running_when_the_emulator_stops_finishes_after_its_restart(tmp_path):
+    state = str(tmp_path / "state")
+    with EmulatorProcess(images={ECHO_IMAGE: os.path.join(APPS, "echo")}, state_dir=state) as first:
+        kwargs = {"credentials": AnonymousCredentials(), "transport": "rest",
+                  "client_options": ClientOptions(api_endpoint=first.endpoint)}
+        job = make_job(run_v2.JobsClient(**kwargs), "interrupted", exit="import time; time.sleep(2)")
+        operation = run_v2.JobsClient(**kwargs).run_job(name=job.name)
+        time.sleep(0.5)
+        first.stop(signal.SIGKILL)
+    with EmulatorProcess(images={ECHO_IMAGE: os.path.join(APPS, "echo")}, state_dir=state) as second:
+        kwargs["client_options"] = ClientOptions(api_endpoint=second.endpoint)
+        executions = run_v2.ExecutionsClient(**kwargs)
+        deadline = time.monotonic() + 30
+        while not executions.get_execution(name=operation.metadata.name).completion_time:
+            assert time.monotonic() < deadline, "the execution never finished"
+            time.sleep(0.3)
+        assert executions.get_execution(name=operation.metadata.name).succeeded_count == 1
