@@ -92,11 +92,7 @@ def check_job(job_id, spec, create):
     if seconds is not None and not 0 < seconds <= MAX_TIMEOUT:
         violations.append(("job.template.template.timeout", f"timeout must be between 1s and {MAX_TIMEOUT}s."))
     for index, container in enumerate(task.get("containers") or []):
-        for item in container.get("env") or []:
-            if item.get("name") in JOB_ENV:
-                violations.append((f"job.template.template.containers[{index}].env",
-                                   f"The following reserved env names were provided: {item['name']}. These values "
-                                   "are automatically set by the system."))
+        violations += validation.check_env(container, f"job.template.template.containers[{index}]", JOB_ENV)
     return violations
 
 

@@ -149,12 +149,13 @@ def _check_resources(container, path, template):
     return found
 
 
-def _check_env(container, path):
+def check_env(container, path, reserved_names=RESERVED_ENV):
+    """A container's env as Cloud Run checks it; a job's reserves its own names (CLOUD_RUN_JOB, ...)."""
     found = []
     env = container.get("env") or []
     if len(env) > 1000:
         found.append((f"{path}.env", "A container may have at most 1000 environment variables."))
-    reserved = [e.get("name") for e in env if e.get("name") in RESERVED_ENV]
+    reserved = [e.get("name") for e in env if e.get("name") in reserved_names]
     if reserved:
         found.append((f"{path}.env", f"The following reserved env names were provided: {', '.join(reserved)}. "
                                      "These values are automatically set by the system."))
@@ -220,7 +221,7 @@ def _check_containers(template, base):
             if port.get("name") and port["name"] not in ("http1", "h2c"):
                 found.append((f"{path}.ports[0].name", f"Invalid port name '{port['name']}': use http1 or h2c."))
         with_port += 1 if ports else 0
-        found += _check_env(container, path)
+        found += check_env(container, path)
         found += _check_resources(container, path, template)
         found += _check_probe(container, path)
     if len(containers) > 1 and with_port != 1:

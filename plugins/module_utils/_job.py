@@ -26,7 +26,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
     parse_timeout, snake_keys,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
-from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets
+from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import check_env, short
 
 JOB, EXECUTION, TASK, CONTAINER = "job", "execution", "task", "container"
@@ -247,6 +247,8 @@ def ensure_present(module):
     final = current
     if changes:
         spec = build_job(current, desired)
+        if module.check_mode:  # a secret version still to be written is "latest" to Cloud Run's validateOnly
+            spec["template"]["template"] = for_validation({"template": spec["template"]["template"]})["template"]
         if current is None:
             operation = api.create_job(jobs, parent=module.parent, job_id=job_id, job=spec,
                                        validate_only=module.check_mode)
