@@ -24,7 +24,7 @@ from emulator.identity import Identity, may_invoke
 from emulator.jobs import Jobs
 from emulator.iam import Policies, project_number
 from emulator.secretmanager import numbered, secret_name
-from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
+from emulator.errors import GRPC_CODES, ApiError, ContainerProblem, RevisionFailure, invalid, not_found, or_not_found
 from emulator.proxy import forward
 from emulator.runtime import expand
 from emulator.wire import listing, parse, parse_pb, render
@@ -94,14 +94,6 @@ def _condition(kind, state, message=None, **extra):
         condition["message"] = message
     condition.update(extra)
     return condition
-
-
-class RevisionFailure(Exception):
-    """A revision that cannot become ready; the message is what Cloud Run would say."""
-
-    def __init__(self, message, reason="HEALTH_CHECK_CONTAINER_ERROR"):
-        super().__init__(message)
-        self.reason = reason
 
 
 class CloudRun:  # pylint: disable=too-many-public-methods
@@ -253,6 +245,20 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             self.store.save()
         return {}
 
+    def finished_operation(self, parent, resource, type_url=SERVICE_TYPE):
+        """An operation done at once with ``resource`` as its result (validateOnly, a cancel): its view."""
+        operation = self._new_operation(parent, resource, type_url)
+        self._finish_operation(operation["name"], resource, response_type=type_url)
+        return self.operation_view(operation["name"], poll=False)
+
+    def write_done(self, parent, resource, type_url):
+        """A write with nothing to run (a job's create, update or delete), answered as every write is: pending
+        first (``_answer``), done with ``resource``."""
+        operation = self._new_operation(parent, resource, type_url)
+        pending = self._pending(operation)
+        self._finish_operation(operation["name"], resource, response_type=type_url)
+        return self._answer(operation, pending)
+
     @staticmethod
     def _pending(operation):
         """The operation as a write first answers it: name and metadata, no ``done``."""
@@ -361,11 +367,7 @@ class CloudRun:  # pylint: disable=too-many-public-methods
             if not validate_only and self.faults.take_etag_conflict():
                 raise concurrent_change(service_id)
             if validate_only:
-                preview = dict(current or {}, **desired)
-                preview.update({"name": name})
-                operation = self._new_operation(parent, preview)
-                self._finish_operation(operation["name"], preview)
-                return self.operation_view(operation["name"], poll=False)
+                return self.finished_operation(parent, dict(current or {}, **desired, name=name))
             changed, service, new_revision = self._apply(name, current, desired)
             operation = self._new_operation(parent, self._pending_metadata(service, created=current is None))
             pending = self._pending(operation)
@@ -539,6 +541,30 @@ class CloudRun:  # pylint: disable=too-many-public-methods
                 env[item["name"]] = item.get("value", "")
         return env
 
+    def container_process(self, container, label, project, account, contract_env, ref=None):
+        """(image entry, argv, cwd, env) of a container of a revision or a job's task, from its image (``ref``, else
+        the container's image): the image's ENV and environment, the container's env and secrets read as
+        ``account``, the runtime contract's ``contract_env``, then ``command`` and ``args`` with ``$(VAR)``
+        expanded. ContainerProblem when the image is not there or says nothing to run; RevisionFailure (naming
+        ``label``) for a secret it cannot read."""
+        image = container.get("image", "")
+        entry = images.resolve(self.store, ref or image)
+        if entry is None:
+            raise ContainerProblem(f"Image '{image}' not found.", reason="REVISION_REASON_UNDEFINED")
+        try:
+            config = images.ImageConfig(entry["dir"])
+        except (OSError, ValueError) as exc:
+            raise ContainerProblem(f"Image '{image}' cannot be read: {exc}") from exc
+        env = images.process_env(entry, config)
+        env.update(self.container_env(container, label, project, account))
+        env.update(contract_env)
+        argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
+        if not argv:
+            raise ContainerProblem("The image has no ENTRYPOINT or CMD and the container sets no command.")
+        workdir = container.get("workingDir")
+        cwd = config.host_path(workdir) if workdir else entry["dir"]
+        return entry, argv, cwd if os.path.isdir(cwd) else entry["dir"], env
+
     def container_env(self, container, label, project, account):
         """The env a container gets from its spec, secrets read as ``account``; RevisionFailure (naming
         ``label``) when a secret is missing or the account may not read it."""
@@ -574,32 +600,18 @@ class CloudRun:  # pylint: disable=too-many-public-methods
         # ...", cloud.google.com/artifact-registry/docs/integrate-cloud-run): a tag moved later, or a
         # scale from zero, never changes what a revision runs.
         pinned = revision.get("_imageDigest")
-        entry = images.resolve(self.store, f"{images.split_ref(image)[0]}@{pinned}" if pinned else image)
-        if entry is not None and not pinned:
+        try:
+            entry, argv, cwd, env = self.container_process(
+                container, revision_id, revision_name.split("/")[1], template.get("serviceAccount", ""),
+                {"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id},
+                ref=f"{images.split_ref(image)[0]}@{pinned}" if pinned else image)
+        except ContainerProblem as problem:
+            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. {problem}",
+                                  reason=problem.reason) from problem
+        if not pinned:
             with self.store.lock:
                 if revision_name in self.store.revisions:
                     self.store.revisions[revision_name]["_imageDigest"] = entry["digest"]
-        if entry is None:
-            raise RevisionFailure(
-                f"Revision '{revision_id}' is not ready and cannot serve traffic. Image '{image}' not found.",
-                reason="REVISION_REASON_UNDEFINED")
-        try:
-            config = images.ImageConfig(entry["dir"])
-        except (OSError, ValueError) as exc:
-            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
-                                  f"Image '{image}' cannot be read: {exc}") from exc
-        env = images.process_env(entry, config)
-        project = revision_name.split("/")[1]
-        env.update(self.container_env(container, revision_id, project, template.get("serviceAccount", "")))
-        env.update({"K_SERVICE": service_id, "K_REVISION": revision_id, "K_CONFIGURATION": service_id})
-        argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
-        if not argv:
-            raise RevisionFailure(f"Revision '{revision_id}' is not ready and cannot serve traffic. "
-                                  "The image has no ENTRYPOINT or CMD and the container sets no command.")
-        workdir = container.get("workingDir")
-        cwd = config.host_path(workdir) if workdir else entry["dir"]
-        if not os.path.isdir(cwd):
-            cwd = entry["dir"]
         container_port = container.get("ports", [{}])[0].get("containerPort", 8080)
         try:
             process = self.runtime.start(revision_name, argv, cwd, env)

@@ -77,3 +77,16 @@ def or_not_found(value, message):
     if value is None:
         raise not_found(message)
     return value
+
+
+class RevisionFailure(Exception):
+    """A revision that cannot become ready; the message is what Cloud Run would say."""
+
+    def __init__(self, message, reason="HEALTH_CHECK_CONTAINER_ERROR"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class ContainerProblem(RevisionFailure):
+    """A container that cannot be started from its image: Cloud Run's words without the revision they are of
+    (a revision puts "Revision 'R' is not ready and cannot serve traffic." before them; a job's task does not)."""

@@ -33,10 +33,9 @@ import uuid
 
 from google.cloud import run_v2
 
-from emulator import images, validation
-from emulator.errors import GRPC_CODES, ApiError, invalid, not_found, or_not_found
+from emulator import validation
+from emulator.errors import GRPC_CODES, ApiError, RevisionFailure, invalid, not_found, or_not_found
 from emulator.iam import project_number
-from emulator.runtime import expand
 from emulator.wire import listing, parse, render
 
 JOB_TYPE = "type.googleapis.com/google.cloud.run.v2.Job"
@@ -165,10 +164,7 @@ class Jobs:
             if create and current is not None:
                 raise ApiError(409, f"Resource '{job_id}' already exists.", "ALREADY_EXISTS")
             if validate_only:
-                preview = dict(current or {}, **desired, name=name)
-                operation = self.run._new_operation(parent, preview, JOB_TYPE)  # pylint: disable=protected-access
-                self.run._finish_operation(operation["name"], preview, response_type=JOB_TYPE)  # pylint: disable=protected-access
-                return self.run.operation_view(operation["name"], poll=False)
+                return self.run.finished_operation(parent, dict(current or {}, **desired, name=name), JOB_TYPE)
             job = current
             if job is None:
                 job = self.store.jobs[name] = {"name": name, "uid": str(uuid.uuid4()), "createTime": now(),
@@ -182,12 +178,9 @@ class Jobs:
                             "lastModifier": self.run_creator(), "etag": self.run._new_etag()})  # pylint: disable=protected-access
             job.update({"observedGeneration": job["generation"], "reconciling": False,
                         "terminalCondition": _condition("Ready", SUCCEEDED)})
-            operation = self.run._new_operation(parent, job, JOB_TYPE)  # pylint: disable=protected-access
-            pending = self.run._pending(operation)  # pylint: disable=protected-access
             self.store.save()
             snapshot = copy.deepcopy(job)
-        self.run._finish_operation(operation["name"], snapshot, response_type=JOB_TYPE)  # pylint: disable=protected-access
-        return self.run._answer(operation, pending)  # pylint: disable=protected-access
+        return self.run.write_done(parent, snapshot, JOB_TYPE)
 
     @staticmethod
     def run_creator():
@@ -211,11 +204,8 @@ class Jobs:
             for task in [n for n in self.store.tasks if n.startswith(name + "/executions/")]:
                 del self.store.tasks[task]
             job = dict(job, deleteTime=now(), reconciling=False)
-            operation = self.run._new_operation(name.rsplit("/jobs/", 1)[0], job, JOB_TYPE)  # pylint: disable=protected-access
-            pending = self.run._pending(operation)  # pylint: disable=protected-access
             self.store.save()
-        self.run._finish_operation(operation["name"], job, response_type=JOB_TYPE)  # pylint: disable=protected-access
-        return self.run._answer(operation, pending)  # pylint: disable=protected-access
+        return self.run.write_done(name.rsplit("/jobs/", 1)[0], job, JOB_TYPE)
 
     # ------------------------------------------------------------ executions
     def run_job(self, name, body):
@@ -247,9 +237,7 @@ class Jobs:
                                _condition("ResourcesAvailable", "CONDITION_PENDING")],
             }
             if request.get("validateOnly"):
-                operation = self.run._new_operation(name.rsplit("/jobs/", 1)[0], execution, EXECUTION_TYPE)  # pylint: disable=protected-access
-                self.run._finish_operation(operation["name"], execution, response_type=EXECUTION_TYPE)  # pylint: disable=protected-access
-                return self.run.operation_view(operation["name"], poll=False)
+                return self.run.finished_operation(name.rsplit("/jobs/", 1)[0], execution, EXECUTION_TYPE)
             self.store.executions[execution_name] = execution
             job["executionCount"] = int(job.get("executionCount", 0)) + 1
             job["latestCreatedExecution"] = {"name": execution_name, "createTime": stamp,
@@ -368,14 +356,15 @@ class Jobs:
         execution_id = short(execution["name"])
         container = (task.get("containers") or [{}])[0]
         log_name = f"{task['name']}/attempts/{attempt}"
-        try:
-            argv, cwd, env = self._command(task, container)
-        except ApiError as exc:
-            self.run.runtime.write_log(log_name, exc.message)
-            return -1, exc.message
-        env.update({"CLOUD_RUN_JOB": task["job"], "CLOUD_RUN_EXECUTION": execution_id,
+        contract = {"CLOUD_RUN_JOB": task["job"], "CLOUD_RUN_EXECUTION": execution_id,
                     "CLOUD_RUN_TASK_INDEX": str(task["index"]), "CLOUD_RUN_TASK_ATTEMPT": str(attempt),
-                    "CLOUD_RUN_TASK_COUNT": str(execution["taskCount"])})
+                    "CLOUD_RUN_TASK_COUNT": str(execution["taskCount"])}
+        try:
+            _entry, argv, cwd, env = self.run.container_process(container, task["name"], task["name"].split("/")[1],
+                                                                task.get("serviceAccount", ""), contract)
+        except RevisionFailure as exc:  # a ContainerProblem, or a secret it cannot read
+            self.run.runtime.write_log(log_name, str(exc))
+            return -1, str(exc)
         try:
             process = self.run.runtime.start(log_name, argv, cwd, env, port=False)
         except OSError as exc:
@@ -399,28 +388,6 @@ class Jobs:
             self.run.runtime.write_log(log_name, f"Container called exit({code}).")
             return code, CONTAINER_ERROR
         return 0, None
-
-    def _command(self, task, container):
-        """(argv, cwd, env) of a task's container, as a revision's is made; ApiError when it cannot start."""
-        image = container.get("image", "")
-        entry = images.resolve(self.store, image)
-        if entry is None:
-            raise ApiError(400, f"Image '{image}' not found.")
-        try:
-            config = images.ImageConfig(entry["dir"])
-        except (OSError, ValueError) as exc:
-            raise ApiError(400, f"Image '{image}' cannot be read: {exc}") from exc
-        env = images.process_env(entry, config)
-        project = task["name"].split("/")[1]
-        try:
-            env.update(self.run.container_env(container, task["name"], project, task.get("serviceAccount", "")))
-        except Exception as exc:  # pylint: disable=broad-except  # a RevisionFailure: a secret it cannot read
-            raise ApiError(400, str(exc)) from exc
-        argv = [expand(part, env) for part in config.argv(container.get("command"), container.get("args"))]
-        if not argv:
-            raise ApiError(400, "The image has no ENTRYPOINT or CMD and the container sets no command.")
-        workdir = container.get("workingDir")
-        return argv, config.host_path(workdir) if workdir else entry["dir"], env
 
     def _update_task(self, task_name, attempt):
         """An attempt starts: the task shows it, and the execution counts the task as running once."""
@@ -531,10 +498,7 @@ class Jobs:
             event = self._cancel.get(name)
         if event is not None:
             event.set()
-        parent = name.split("/jobs/")[0]
-        operation = self.run._new_operation(parent, snapshot, EXECUTION_TYPE)  # pylint: disable=protected-access
-        self.run._finish_operation(operation["name"], snapshot, response_type=EXECUTION_TYPE)  # pylint: disable=protected-access
-        return self.run.operation_view(operation["name"], poll=False)
+        return self.run.finished_operation(name.split("/jobs/")[0], snapshot, EXECUTION_TYPE)
 
     def get_task(self, name, int_enums=False):
         with self.store.lock:

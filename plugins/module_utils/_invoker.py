@@ -37,26 +37,19 @@ def wanted_invokers(members, public, invokers, mode):
 
 def ensure_invokers(client, resource, public, invokers, mode, check_mode):
     """One read-modify-write of service ``resource``'s run.invoker binding for allow_unauthenticated and
-    invokers, with the policy etag (a concurrent change restarts it, at most 3 times); conditional bindings
-    and every other role stay. Returns (changed, members before, members after)."""
-    for attempt in range(IAM_ATTEMPTS):
-        policy = api.get_iam_policy(client, resource=resource)
+    invokers (``_read_modify_write``); conditional bindings and every other role stay. Returns (changed,
+    members before, members after)."""
+    def change(policy):
         before = _invoker_members(policy)
         after = wanted_invokers(before, public, invokers, mode)
-        if after == before or check_mode:
-            return after != before, before, after
-        for binding in [b for b in policy.bindings if b.role == INVOKER and not b.condition.expression]:
-            policy.bindings.remove(binding)
-        if after:
-            policy.bindings.append(api.new_binding(INVOKER, sorted(after)))
-        try:
-            api.set_iam_policy(client, resource=resource, policy=policy)
-            return True, before, after
-        except CloudRunError as exc:
-            if exc.details.get("api_status") != 409 or attempt == IAM_ATTEMPTS - 1:
-                raise
-            api.backoff(attempt)
-    raise CloudRunError(f"Could not update the IAM policy of {resource}.")  # not reached
+        if after != before:
+            for binding in [b for b in policy.bindings if b.role == INVOKER and not b.condition.expression]:
+                policy.bindings.remove(binding)
+            if after:
+                policy.bindings.append(api.new_binding(INVOKER, sorted(after)))
+        return after != before, (before, after)
+    changed, (before, after) = _read_modify_write(client, resource, change, check_mode)
+    return changed, before, after
 
 
 def _has_member(policy, role, member):
@@ -79,29 +72,35 @@ def _set_member(policy, role, member, present):
                 policy.bindings.remove(binding)
 
 
-def ensure_member(client, resource, role, member, present, check_mode):
-    """Make ``member`` hold ``role`` on ``resource`` (or not): read, modify, write with the policy etag.
-
-    ``client`` is any official client with get_iam_policy and set_iam_policy (Cloud Run, Secret
-    Manager). A concurrent change (409 ABORTED) restarts the read-modify-write, at most 3 times.
-    Returns (changed, whether it held the role before).
-    """
+def _read_modify_write(client, resource, change, check_mode):
+    """Read ``resource``'s IAM policy, let ``change(policy)`` -> (changed, what it found) edit it, and write it
+    with the policy etag when it changed (never in check mode). ``client`` is any official client with
+    get_iam_policy and set_iam_policy (Cloud Run, Secret Manager). A concurrent change (409 ABORTED) restarts
+    the whole read-modify-write, at most 3 times. Returns (changed, what ``change`` found)."""
     for attempt in range(IAM_ATTEMPTS):
         policy = api.get_iam_policy(client, resource=resource)
-        had = _has_member(policy, role, member)
-        if had == present:
-            return False, had
-        if check_mode:
-            return True, had
-        _set_member(policy, role, member, present)
+        changed, found = change(policy)
+        if not changed or check_mode:
+            return changed, found
         try:
             api.set_iam_policy(client, resource=resource, policy=policy)
-            return True, had
+            return True, found
         except CloudRunError as exc:
             if exc.details.get("api_status") != 409 or attempt == IAM_ATTEMPTS - 1:
                 raise
             api.backoff(attempt)
     raise CloudRunError(f"Could not update the IAM policy of {resource}.")  # not reached
+
+
+def ensure_member(client, resource, role, member, present, check_mode):
+    """Make ``member`` hold ``role`` on ``resource`` (or not), every other member and binding kept
+    (``_read_modify_write``). Returns (changed, whether it held the role before)."""
+    def change(policy):
+        had = _has_member(policy, role, member)
+        if had != present:
+            _set_member(policy, role, member, present)
+        return had != present, had
+    return _read_modify_write(client, resource, change, check_mode)
 
 
 def iam_failure(exc, service_id, changes, final, what="allow_unauthenticated was"):

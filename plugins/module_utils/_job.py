@@ -14,7 +14,6 @@ and a failure carries the failed task's exit code and its last log lines.
 from __future__ import annotations
 
 import copy
-import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _cpu_memory
@@ -27,10 +26,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
-from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import check_env, short
+from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import SERVICE_ID_RE, check_env, short
 
 JOB, EXECUTION, TASK, CONTAINER = "job", "execution", "task", "container"
-JOB_ID_RE = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 JOB_ID_MAX = 63
 MAX_RETRIES = 10  # gcloud run jobs deploy --max-retries: 0 to 10
 MAX_TASK_TIMEOUT = 7 * 24 * 3600  # a task attempt may run up to 168 hours
@@ -108,7 +106,7 @@ def job_problems(params):
     """Every rule known before any request, one message each."""
     name = params.get("name") or ""
     problems = []
-    if not JOB_ID_RE.match(name) or len(name) > JOB_ID_MAX:
+    if not SERVICE_ID_RE.match(name) or len(name) > JOB_ID_MAX:  # a job ID follows a service ID's rule
         problems.append(f"name: '{name}' is not a valid job name. Use lowercase letters, digits and '-', starting "
                         f"with a letter and not ending with '-', at most {JOB_ID_MAX} characters.")
     problems += option_problems(params, OPTIONS)
@@ -197,8 +195,8 @@ def execution_result(execution, exit_code=None):
         status = "CANCELLED"
     result = {"name": short(execution.get("name")), "status": status, "message": completed.get("message"),
               "task_count": int(execution.get("taskCount") or 0)}
-    for field in ("succeededCount", "failedCount", "cancelledCount", "retriedCount", "runningCount"):
-        result[re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()] = int(execution.get(field) or 0)
+    result.update(snake_keys({field: int(execution.get(field) or 0) for field in (
+        "succeededCount", "failedCount", "cancelledCount", "retriedCount", "runningCount")}))
     result.update(log_uri=execution.get("logUri"), start_time=execution.get("startTime"),
                   completion_time=execution.get("completionTime"))
     if exit_code is not None:
