@@ -365,10 +365,16 @@ class CloudRunModule:
 
     def run(self, handler):
         """Call ``handler(self)`` -> result dict; a CloudRunError becomes one readable fail_json."""
-        # With no secret to hide (most runs), the result is returned as it is, not copied string by string.
-        mask = self.masker.apply if self.masker else (lambda result: result)
         try:
             result = handler(self)
         except CloudRunError as exc:
-            self.ansible.fail_json(**mask(dict(exc.details, msg=exc.msg, exception=traceback.format_exc())))
-        self.ansible.exit_json(**mask(result))
+            self.ansible.fail_json(**self.mask(dict(exc.details, msg=exc.msg, exception=traceback.format_exc())))
+        self.ansible.exit_json(**self.mask(result))
+
+    def mask(self, result):
+        """``result`` with the secrets the handler registered (``hide``) masked in every string, whole or in part.
+
+        Asked when the result leaves, not before the handler runs: the handler learns its secrets as it goes.
+        With no secret to hide (most runs) the result is returned as it is, not copied string by string.
+        """
+        return self.masker.apply(result) if self.masker else result

@@ -12,6 +12,7 @@ import time
 from urllib.parse import urlsplit
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError, id_token_credentials
+from ansible_collections.nadle.cloudrun.plugins.module_utils._env import read_entry
 
 try:
     import requests
@@ -36,6 +37,10 @@ ARGUMENT_SPEC = dict(
     follow_redirects=dict(type="bool", default=True),
     id_token=dict(type="str", default="auto", choices=["auto", "always", "never"]),
     audience=dict(type="str"),
+    # The env of the service checked, as cloudrun_service takes it: its secret values are masked in what is printed.
+    mask_env=dict(type="dict", options=dict(
+        env=dict(type="dict"), env_files=dict(type="list", elements="path"),
+        secrets=dict(type="dict", no_log=True), secret_keys=dict(type="list", elements="str", no_log=False))),
 )
 BODY_EXCERPT = 2000
 # The project owner's token at the emulator (its one anonymous caller, who may invoke every service). With a
@@ -152,6 +157,9 @@ def wait_healthy(module, params=None):
     credentials of an ID token. ``used_id_token`` in the result is false when the URL answered without one.
     """
     params = params or module.params
+    if params.get("mask_env"):
+        # Only the secret values matter here; the deploy that set this env refused its problems already.
+        module.hide(read_entry(params["mask_env"])[1].values())
     problems = option_problems(params)
     if problems:
         raise CloudRunError("Nothing was requested:\n- " + "\n- ".join(problems))

@@ -88,6 +88,28 @@ options:
   audience:
     description: The ID token's audience. Defaults to the URL's scheme and host.
     type: str
+  mask_env:
+    description:
+      - The env of the service checked, as M(nadle.cloudrun.cloudrun_service) takes it. Its secret values (O(mask_env.secrets),
+        and the keys of O(mask_env.env) and O(mask_env.env_files) listed in O(mask_env.secret_keys)) are masked in the
+        body, the messages and the result, whole or in part, as the other modules mask them.
+      - A failing answer often shows what the app read (a debug page with a database URL, a token in an error).
+    type: dict
+    suboptions:
+      env:
+        description: Plain values and the secret ones named in O(mask_env.secret_keys).
+        type: dict
+      env_files:
+        description: C(.env) files, read as M(nadle.cloudrun.cloudrun_service) reads them.
+        type: list
+        elements: path
+      secrets:
+        description: Secret values by key.
+        type: dict
+      secret_keys:
+        description: Keys of O(mask_env.env) and O(mask_env.env_files) whose values are secret.
+        type: list
+        elements: str
 """
 
 EXAMPLES = r"""

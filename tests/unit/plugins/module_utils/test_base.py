@@ -188,3 +188,34 @@ def test_a_module_imports_only_what_it_uses(module, loaded, not_loaded):
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))).stdout
     assert found.strip() == repr(sorted(loaded))
+
+
+MASKED_PEM = "-----BEGIN CANARY KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIB\n-----END CANARY KEY-----"
+MASKED_TOKEN = "tok_live_4f9c2a7e1b8d3c6f0a5e9b2d7c4f1a8e"
+# A module whose handler learns its secrets as it runs (as cloudrun_service does when it reads the env files),
+# then says them in the shapes apps print them: a prefix cut short, a repr, a PEM line.
+HANDLER_MODULE = f'''
+from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunModule, CloudRunError
+pem, token = {MASKED_PEM!r}, {MASKED_TOKEN!r}
+def handler(module):
+    module.hide([pem, token])
+    said = "input_value='" + token[:17] + "...' " + repr(pem) + " line " + pem.splitlines()[1][:20]
+    module.warn("warned: " + said)
+    if module.params["fail"]:
+        raise CloudRunError("failed: " + said, log_lines=[said])
+    return {{"changed": False, "msg": said, "diff": {{"after": said}}}}
+CloudRunModule({{"fail": {{"type": "bool", "default": False}}}}, api=False).run(handler)
+'''
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_secrets_the_handler_registers_are_masked_in_part_in_what_leaves(fail):
+    """Issue 26: masking was decided before the handler registered its secrets, so only whole values were hidden."""
+    found = subprocess.run([sys.executable, "-c", HANDLER_MODULE], capture_output=True, text=True,
+                           input=json.dumps({"ANSIBLE_MODULE_ARGS": {"fail": fail}}),
+                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    result = json.loads(found.stdout)
+    assert result.get("failed", False) is fail and "warned: " in json.dumps(result["warnings"]), result
+    for secret in [MASKED_TOKEN] + MASKED_PEM.splitlines():
+        runs = [secret[i:i + 8] for i in range(len(secret) - 7)]
+        assert not [run for run in runs if run in found.stdout], found.stdout
