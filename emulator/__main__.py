@@ -79,6 +79,7 @@ def main(argv=None):
     cloudrun.restore_urls()
     cloudrun.resume()
     cloudrun.jobs.resume()
+    builds.resume()
 
     stopping = threading.Event()
 

@@ -107,6 +107,18 @@ class CloudBuild:
         threading.Thread(target=self._run, args=(build["name"],), name=f"build-{build_id[:8]}", daemon=True).start()
         return self.operation_view(operation)
 
+    def resume(self):
+        """After a restart with --state-dir: builds that were queued or running start again from their source.
+
+        A Cloud Build build runs on Google's workers, not in the API's frontend, so nothing a client sees
+        stops it; the emulator's builds run in its own process and die with it, so it runs them again
+        (a build is a function of its pinned source) and each one still ends, as on Google."""
+        with self.store.lock:
+            unfinished = [n for n, b in self.store.builds.items() if b.get("status") in ("QUEUED", "WORKING")]
+        for name in unfinished:
+            threading.Thread(target=self._run, args=(name,), name=f"resume-build-{name[-8:]}", daemon=True).start()
+        return unfinished
+
     def _run(self, name):
         build = self._build(name)
         started = time.monotonic()

@@ -27,7 +27,7 @@ SETTINGS = {
     "commit_then_fail": int,  # the next N matching writes are carried out, then answered with error_status
     "build_status": str,     # builds end with this status (FAILURE, CANCELLED, ...) and an operation without error
     "log_lag_ms": int,       # a log line reaches entries:list this long after it was written
-    "second_writer": bool,   # just before the next service update, another writer changes the service
+    "second_writer": bool,   # just before the next service update (job create), another writer changes the service (creates the job)
     "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
     "secret_iam": bool,      # a fresh project: a revision reads a secret only with secretAccessor on it
     "seed": int,

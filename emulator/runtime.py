@@ -1,8 +1,9 @@
 """Revision processes: start a revision's command, wait until it listens, stop it.
 
-Every process is started from one long-lived thread and asks the kernel to kill it
-when that thread ends (PR_SET_PDEATHSIG), in its own process group, so that neither
-a clean stop nor a crash of the emulator leaves a process behind.
+Every process is started from one long-lived thread, in its own process group, under
+``supervise.py``, which the kernel signals when that thread ends (PR_SET_PDEATHSIG) and
+which then kills the whole group, so that neither a clean stop nor a crash of the emulator
+leaves a process behind, the command's own children included.
 """
 
 import collections
@@ -27,9 +28,12 @@ except OSError:  # pragma: no cover - not Linux
     _LIBC = None
 
 
+SUPERVISE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervise.py")
+
+
 def _die_with_parent():
     if _LIBC is not None:
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGUSR1)  # supervise.py kills its group on it
 
 
 def free_port():
@@ -144,7 +148,7 @@ class Spawner:
             argv, cwd, env, reply = self._requests.get()
             try:
                 reply.put(subprocess.Popen(  # pylint: disable=consider-using-with
-                    argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                    [sys.executable, "-I", SUPERVISE, *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     start_new_session=True, preexec_fn=_die_with_parent,
                 ))

@@ -179,10 +179,12 @@ def _build_failure(builds, storage, build_name, image, reason, in_message=True):
         image=image)
 
 
-def _under_way(builds, parent, tag):
-    """A build of this source (Cloud Build tag ``tag``) that is queued, running or done well, or None."""
+def _under_way(builds, parent, tag, image):
+    """A build of this source (Cloud Build tag ``tag``) that pushes ``image`` and is queued, running or done
+    well, or None. The image counts: services built from one folder into repositories of their own (an API
+    and a worker from one Dockerfile) each need their own push."""
     for found in api.list_builds(builds, parent=parent, tag=tag):
-        if found.status.name in UNDER_WAY + ("SUCCESS",):
+        if found.status.name in UNDER_WAY + ("SUCCESS",) and image in found.images:
             return found
     return None
 
@@ -194,7 +196,7 @@ def start_build(builds, parent, build, image, tag, attempts=3):
     code) is waited for instead, and after a server error or a dropped connection the builds are
     listed again before another try, since the first may have been accepted.
     """
-    running = _under_way(builds, parent, tag)
+    running = _under_way(builds, parent, tag, image)
     if running is not None:
         note(f"waiting for build {running.id} of this source, started elsewhere; its log: {running.log_url}")
         return None, running.name
@@ -207,7 +209,7 @@ def start_build(builds, parent, build, image, tag, attempts=3):
         except CloudRunError as exc:
             if not api.lost_answer(exc) or attempt == attempts - 1:
                 raise
-            running = _under_way(builds, parent, tag)
+            running = _under_way(builds, parent, tag, image)
             if running is not None:
                 return None, running.name
             api.backoff(attempt)

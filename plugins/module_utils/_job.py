@@ -25,6 +25,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
     parse_timeout, snake_keys,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
+from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import SERVICE_ID_RE, check_env, short
 
@@ -222,6 +223,24 @@ def _wait_write(module, jobs, operation, action):
         api.wait(operation, module.params["wait_timeout"], action, client=jobs, result_type=api.job_type())
 
 
+def _read_job(jobs, path):
+    found = api.get_job(jobs, name=path)
+    return to_dict(found) if found is not None else None
+
+
+def plan_job(params, current, refs):
+    """What to write for the job as read: {spec (None: nothing), changes, differences}. No request."""
+    desired = desired_state(params, OPTIONS)
+    if refs:
+        if "env" not in desired:
+            desired["env"] = observed_state(current)["env"] if current else {}
+        desired["env"] = dict(desired["env"], **refs)
+    differences = Differences(desired, observed_state(current) if current else None, OPTIONS)
+    changes = list(differences.names) if current is not None else ["state"] + list(differences.names)
+    return {"spec": build_job(current, desired) if changes else None, "changes": changes,
+            "differences": differences}
+
+
 def ensure_present(module):
     params, secrets, problems = check_options(module.params)
     job_id = params["name"]
@@ -230,21 +249,13 @@ def ensure_present(module):
     module.hide(secrets.values())
     jobs = module.client("jobs")
     path = module.job_path()
-    found = api.get_job(jobs, name=path)
-    current = to_dict(found) if found is not None else None
-    if current is None and not params.get("image"):
+    first = _read_job(jobs, path)
+    if first is None and not params.get("image"):
         raise CloudRunError(f"image is required to create job '{job_id}': {path} does not exist.")
     written, refs, granted = _secret_refs(module, params, secrets)
-    desired = desired_state(params, OPTIONS)
-    if refs:
-        if "env" not in desired:
-            desired["env"] = observed_state(current)["env"] if current else {}
-        desired["env"].update(refs)
-    differences = Differences(desired, observed_state(current) if current else None, OPTIONS)
-    changes = list(differences.names) if current is not None else ["state"] + list(differences.names)
-    final = current
-    if changes:
-        spec = build_job(current, desired)
+
+    def write(current, plan):
+        spec = plan["spec"]
         if module.check_mode:  # a secret version still to be written is "latest" to Cloud Run's validateOnly
             spec["template"]["template"] = for_validation({"template": spec["template"]["template"]})["template"]
         if current is None:
@@ -252,9 +263,17 @@ def ensure_present(module):
                                        validate_only=module.check_mode)
         else:
             operation = api.update_job(jobs, name=path, job=spec, validate_only=module.check_mode)
-        if not module.check_mode:
-            _wait_write(module, jobs, operation, f"{'create' if current is None else 'update'} job {job_id}")
-            final = to_dict(api.get_job(jobs, name=path))
+        if module.check_mode:
+            return current
+        _wait_write(module, jobs, operation, f"{'create' if current is None else 'update'} job {job_id}")
+        return _read_job(jobs, path)
+
+    # Deploys of several services may share a job (one migration): a create that finds it made meanwhile,
+    # or an update whose etag another write outdated, is read and planned again (read_plan_write).
+    current, plan, final = read_plan_write(module, path, lambda found: plan_job(params, found, refs), write,
+                                           first_read=first, read=lambda: _read_job(jobs, path))
+    changes, differences = plan["changes"], plan["differences"]
+    final = current if final is None else final
     result = {"changed": bool(changes or written or granted), "changed_options": [c for c in changes if c != "state"],
               "secrets_written": written, "secrets_granted": granted, "job": job_result(final), "execution": None}
     if module.diff_mode and changes:
@@ -265,7 +284,8 @@ def ensure_present(module):
     if params["execute"]:
         result["changed"] = True
         if not module.check_mode:
-            result["execution"] = execute(module, jobs, path, params)
+            before = ((final or {}).get("latestCreatedExecution") or {}).get("name")
+            result["execution"] = execute(module, jobs, path, params, before)
             result["job"] = job_result(to_dict(api.get_job(jobs, name=path)))  # its execution count and latest
     return result
 
@@ -295,25 +315,65 @@ def api_text(value):
     return str(value)
 
 
-def execute(module, jobs, path, params):
-    """Run the job once and, with ``wait``, until its execution ends; a failed one raises with its log lines."""
+def _started_meanwhile(module, path, before, error):
+    """The execution a RunJob whose answer was lost (``error``) started, read from the job: a newest execution
+    other than ``before``, the one the job had. None when it started none (then it ran nothing)."""
+    if not api.lost_answer(error):
+        return None
+    job = _read_job(module.client("jobs"), path) or {}
+    newest = (job.get("latestCreatedExecution") or {}).get("name")
+    if not newest or newest == before:
+        return None
+    found = api.get_execution(module.client("executions"), name=newest)
+    return to_dict(found) if found is not None else {"name": newest}
+
+
+def _await_execution(module, path, params, started):
+    """Poll an execution this task has no operation for (its RunJob answer was lost) until it ends."""
+    execution, done = api.poll(
+        lambda: to_dict(api.get_execution(module.client("executions"), name=started["name"]) or started),
+        lambda found: bool(found.get("completionTime")), params["wait_timeout"], initial=1.0, maximum=5.0)
+    if not done:
+        raise CloudRunError(f"Execution {short(started['name'])} of job {params['name']} did not finish within "
+                            f"{params['wait_timeout']} seconds; it is still running.", changed=True,
+                            execution=execution_result(execution))
+    return execution
+
+
+def execute(module, jobs, path, params, before=None):
+    """Run the job once and, with ``wait``, until its execution ends; a failed one raises with its log lines.
+
+    ``before`` is the job's newest execution before this run: when the answer to RunJob is lost (a server
+    error or a dropped connection after Cloud Run started it), an execution newer than it is this run's,
+    followed and reported as run; none means nothing ran, and the error says so. RunJob is never sent twice.
+    """
     job_id = params["name"]
-    operation = api.run_job(jobs, name=path, overrides=_overrides(params))
-    started = to_dict(operation.metadata) if operation.metadata is not None else {}
+    try:
+        operation = api.run_job(jobs, name=path, overrides=_overrides(params))
+    except CloudRunError as exc:
+        started = _started_meanwhile(module, path, before, exc)
+        if started is None:
+            raise CloudRunError(exc.msg + f"\nJob {job_id} was not run: no new execution of it exists.",
+                                **exc.details) from exc
+        note(f"the answer to the run of job {job_id} was lost, but it started execution {short(started['name'])}")
+        operation = None
+    else:
+        started = to_dict(operation.metadata) if operation.metadata is not None else {}
     execution_id = short(started.get("name")) or "?"
     note(f"execution {execution_id} of job {job_id} started; logs: {started.get('logUri', '')}")
     if not params["wait"]:
         return execution_result(started)
     try:
-        finished = api.wait(operation, params["wait_timeout"], f"run job {job_id}", client=jobs,
-                            result_type=api.execution_type())
+        finished = to_dict(api.wait(operation, params["wait_timeout"], f"run job {job_id}", client=jobs,
+                                    result_type=api.execution_type())) if operation is not None \
+            else _await_execution(module, path, params, started)
     except CloudRunError as exc:
         if "Timed out" in exc.msg:
             raise CloudRunError(f"Execution {execution_id} of job {job_id} did not finish within {params['wait_timeout']} "
                                 f"seconds; it is still running. Follow it at {started.get('logUri', '')} or raise "
                                 "wait_timeout.", changed=True, execution=execution_result(started)) from exc
         raise _failed(module, job_id, path, execution_id, exc) from exc
-    execution = to_dict(finished)
+    execution = finished
     result = execution_result(execution)
     if result["failed_count"] or result["status"] in ("FAILED", "CANCELLED"):
         raise _failed(module, job_id, path, execution_id, CloudRunError(result["message"] or result["status"]))

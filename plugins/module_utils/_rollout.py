@@ -140,7 +140,7 @@ def _read(services, full_name):
     return to_dict(found) if found else None
 
 
-def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=None):
+def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=None, read=None):
     """Read the service, ``plan_for(current)``, ``write(current, plan)``; again if someone changed it meanwhile.
 
     A plan is a dict whose ``spec`` is the request body, or None when there is nothing to write.
@@ -148,22 +148,24 @@ def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=N
     Every write carries the etag of its read, so a change made between the read and the write is
     refused (409 ABORTED), never overwritten: read again, plan again, at most WRITE_ATTEMPTS times
     with backoff. A create that finds the service made meanwhile (409) is planned again as an update.
-    ``first_read`` is a read the caller already made, used for the first attempt.
+    ``first_read`` is a read the caller already made, used for the first attempt. ``read()`` reads another
+    resource than a service (a job), None when it does not exist.
     A write is not idempotent: one whose answer was lost (a 503 after the server committed it) and
     that the client retried answers 409. If the read after it shows the revision name that write
     gave, the write landed: ``adopt(current, plan)`` gives what ``write`` would have returned.
     Returns (current as last read, plan, what ``write`` returned, or None when nothing was written).
     """
-    services = module.client("services")
+    is_service = read is None
+    read = read or (lambda: _read(module.client("services"), full_name))
     sent = None
     for attempt in range(WRITE_ATTEMPTS):
-        current = first_read if attempt == 0 and first_read is not None else _read(services, full_name)
+        current = first_read if attempt == 0 and first_read is not None else read()
         plan = plan_for(current)
         if plan["spec"] is None:
             if adopt is not None and _landed(current, sent):
                 return current, sent, adopt(current, sent)
             return current, plan, None
-        if current is not None:
+        if current is not None and is_service:
             api.check_client_knows(module.session(), module.run_endpoint, full_name)
         try:
             return current, plan, write(current, plan)
@@ -172,7 +174,7 @@ def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=N
             sent = plan
             if not raced or attempt == WRITE_ATTEMPTS - 1:
                 if raced:
-                    exc.msg += (f"\nThe service kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
+                    exc.msg += (f"\nThe {'service' if is_service else 'resource'} kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
                                 "each planned from a fresh read); nothing of this task was written.")
                 raise
             api.backoff(attempt)
