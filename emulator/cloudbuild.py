@@ -32,6 +32,42 @@ class BuildFailure(Exception):
     pass
 
 
+def _inside(name):
+    """Whether a member path, read lexically from the context's root, stays in it."""
+    clean = os.path.normpath(name)
+    return not (os.path.isabs(name) or clean == ".." or clean.startswith("../"))
+
+
+def safe_members(archive):
+    """The archive's members, or BuildFailure for one that could write outside the folder it is unpacked in.
+
+    Checked by name only, before anything is written, whatever Python's ``data`` filter does (symlink chains
+    past PATH_MAX slipped through it on 3.11.7, the CVE-2025-4517 class): every path stays under the root,
+    no member goes through a symbolic link of the archive, a link points inside, and a hard link names a
+    regular file the archive wrote before it. Devices and FIFOs are refused. Written here because tarfile's
+    filters resolve paths on disk, which is what the attack plays with.
+    """
+    links, files = set(), set()
+
+    def through_link(path):  # a path one of whose folders is a symbolic link of the archive
+        parts = path.split("/")
+        return any("/".join(parts[:i]) in links for i in range(1, len(parts)))
+
+    for member in archive.getmembers():
+        name = os.path.normpath(member.name)
+        target = os.path.join(os.path.dirname(name), member.linkname) if member.issym() \
+            else member.linkname if member.islnk() else None
+        if not _inside(member.name) or through_link(name) or name in links or \
+                (member.issym() and (os.path.isabs(member.linkname) or not _inside(target) or through_link(target)
+                                     or through_link(os.path.normpath(target)))) or \
+                (member.islnk() and os.path.normpath(target) not in files) or \
+                not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+            raise BuildFailure(f"the source archive's member {member.name!r} would be written outside the build "
+                               "context; nothing of it was unpacked")
+        (links if member.issym() else files if member.isfile() else set()).add(name)
+        yield member
+
+
 def check_sources(folder, dockerfile, log):
     """Walk the Dockerfile as the docker builder does; raise BuildFailure with Docker's message."""
     context = images.docker_context(folder, dockerfile)
@@ -135,7 +171,8 @@ class CloudBuild:
             data = self.storage.read(source["bucket"], source["object"])
             log(f"Fetching storage object: gs://{source['bucket']}/{source['object']}")
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-                archive.extractall(folder, filter="data")
+                members = list(safe_members(archive))  # all checked before the first is written
+                archive.extractall(folder, members=members, filter="data")
             images_built = []
             for step in build["steps"]:
                 args = step.get("args", [])

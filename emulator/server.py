@@ -2,6 +2,7 @@
 
 import collections
 import http.server
+import ipaddress
 import json
 import re
 import socket
@@ -314,6 +315,30 @@ class Api:
         raise ApiError(404, f"No emulator endpoint {path}.", "NOT_FOUND")
 
 
+# What a web page can send to another origin without asking first (a CORS "simple" request): these body
+# types, with an Origin header. No Google client sends either, so the emulator refuses both; and a Host that
+# is not an address or localhost (a DNS rebinding page). It answers no CORS preflight, so nothing else passes.
+SIMPLE_BODY_TYPES = ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def browser_problem(headers, body, path):
+    """Why a request looks like a web page's, or None. Checked on every API and admin request."""
+    if headers.get("Origin"):
+        return f"Requests from web pages (Origin: {headers['Origin']}) are refused by the emulator."
+    host = (headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host and host != "localhost":
+            return f"Host {host!r} is not this machine's address; the emulator answers 127.0.0.1 and localhost."
+    content_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    # OAuth 2.0's token endpoint takes a form body (RFC 6749, 4.1.3), as Google's does: it answers only a
+    # signed assertion, so a page gains nothing there.
+    if body and content_type in SIMPLE_BODY_TYPES and path != "/token":
+        return f"A {content_type} body is what a web page's form sends; the APIs take JSON or uploads."
+    return None
+
+
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -332,6 +357,9 @@ def make_server(host, port, api, verbose=False):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             try:
+                refused = browser_problem(self.headers, body, urllib.parse.urlsplit(self.path).path)
+                if refused:
+                    raise ApiError(403, refused, "PERMISSION_DENIED")
                 status, payload = api.handle(self.command, self.path, body, dict(self.headers.items()))
             except ApiError as exc:
                 status, payload = exc.http_status, exc.body()

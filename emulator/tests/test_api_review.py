@@ -137,3 +137,30 @@ def test_log_entries_have_timestamps_honour_a_lower_bound_and_can_lag(emulator, 
     emulator.admin("faults", {"log_lag_ms": 0})
     time.sleep(0.01)
     assert len(entries()) == len(every)
+
+
+def test_a_web_page_cannot_drive_the_emulator(emulator):
+    """Issue 26: a foreign page's plain-text POST created a bucket, built and deployed; now nothing a browser
+    sends without a CORS preflight gets through (an Origin header, a form or text body, a foreign Host)."""
+    import urllib.error  # pylint: disable=import-outside-toplevel
+    import urllib.request  # pylint: disable=import-outside-toplevel
+    url = f"{emulator.endpoint}/storage/v1/b?project=demo-project"
+    attempts = [
+        ({"Origin": "http://evil.example", "Content-Type": "text/plain"}, b'{"name": "from-a-page"}'),
+        ({"Origin": "http://evil.example", "Content-Type": "application/json"}, b'{"name": "from-a-page"}'),
+        ({"Content-Type": "text/plain"}, b'{"name": "from-a-page"}'),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"name=from-a-page"),
+        ({"Host": "evil.example:8123", "Content-Type": "application/json"}, b'{"name": "from-a-page"}'),
+    ]
+    for headers, body in attempts:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout=10)
+        assert refused.value.code == 403, headers
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(f"{emulator.endpoint}/_emulator/faults", data=b"{}",
+                                                      headers={"Origin": "http://evil.example"}), timeout=10)
+    assert refused.value.code == 403
+    gcs = storage.Client(project="demo-project", credentials=AnonymousCredentials(),
+                         client_options=ClientOptions(api_endpoint=emulator.endpoint))
+    assert "from-a-page" not in [b.name for b in gcs.list_buckets()]
+    assert gcs.create_bucket("from-a-client").name == "from-a-client"  # a real client still gets through
