@@ -31,7 +31,7 @@ unit: setup collection-copy
 	cd $(SANITY_DIR) && $(BIN)/ansible-test units --python 3.11 --color no --requirements
 
 emulator-test: setup
-	$(BIN)/python -m pytest -q emulator/tests --deselect emulator/tests/test_units.py
+	$(BIN)/python -m pytest -q -n 2 emulator/tests --deselect emulator/tests/test_units.py
 
 integration: setup
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests/integration

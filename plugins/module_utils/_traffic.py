@@ -160,6 +160,10 @@ def rollback_target(service, revisions):
     for name in history[1:]:
         if revisions.get(name, {}).get("ready"):
             return name, f"the revision recorded good before {history[0]}"
+    if history and revisions.get(history[0], {}).get("ready"):
+        # Nothing verified before it: the one verified revision, never one no deploy verified ("failed, fixed,
+        # redeployed" would otherwise go back to the failed first revision).
+        return history[0], "the only revision recorded good"
     latest = revisions.get(short(service.get("latestCreatedRevision")))
     older = [r for r in revisions.values() if latest is None or r["create_time"] < latest["create_time"]]
     ready = sorted((r for r in older if r["ready"]), key=lambda r: r["create_time"])
@@ -205,6 +209,12 @@ def _check_option_use(params):
         raise CloudRunError("percent is used with promote only: the share of the promoted revision.")
     if params.get("percent") is not None and not 1 <= params["percent"] <= 100:
         raise CloudRunError(f"percent must be 1 to 100, got {params['percent']}.")
+    if params.get("expect_percent") is not None and not params.get("promote"):
+        raise CloudRunError("expect_percent is used with promote only: the share the promoted revision has now.")
+    if params.get("expect_percent") is not None and not 0 <= params["expect_percent"] <= 100:
+        raise CloudRunError(f"expect_percent must be 0 to 100, got {params['expect_percent']}.")
+    if params.get("keep_tags") and params.get("traffic") is None:
+        raise CloudRunError("keep_tags is used with traffic only: the percentages set while the tags stay.")
 
 
 def _given_targets(items, current_tags, problems):
@@ -226,6 +236,21 @@ def _given_targets(items, current_tags, problems):
     return targets
 
 
+def _moved_since(expected, named, service, current):
+    """Why the traffic is not as the last step left it (``expected``% on revision ``named``), or None."""
+    if expected is None:
+        return None
+    latest = short(service.get("latestReadyRevision"))
+    now = sum(t["percent"] for t in current if t["revision"] == named or (t["revision"] == LATEST and latest == named))
+    if now == expected:
+        return None
+    serving = ", ".join(f"{t['revision']} {t['percent']}%" for t in current if t["percent"])
+    by = f" ({service['lastModifier']} wrote the service last)" if service.get("lastModifier") else ""
+    return (f"Traffic for service '{short(service['name'])}' was not changed: revision {named} serves {now}% now, "
+            f"not the {expected}% this rollout left. Someone else moved the traffic since{by}, a rollback or another "
+            f"deploy; it serves {serving or 'nothing'} and is left as it is.")
+
+
 def _promote_targets(params, service, revisions, current):
     """``promote``: the tagged revision gets ``percent``; refused when the tag moved to another deploy's revision."""
     current_tags = tags_of(current)
@@ -241,6 +266,9 @@ def _promote_targets(params, service, revisions, current):
             f"Traffic for service '{short(service['name'])}' was not changed: tag '{params['promote']}' now names "
             f"revision {named} (created {made}), not {params['revision']}. Another deploy of this service "
             "moved it; promoting it would send traffic to that deploy's code.")
+    moved_by_others = _moved_since(params.get("expect_percent"), named, service, current)
+    if moved_by_others:
+        raise CloudRunError(moved_by_others)
     targets = promoted(current, revision, params["promote"], params.get("percent") or 100)
     placed = {t["tag"] for t in targets}
     return targets, {t: r for t, r in current_tags.items() if t not in placed}
@@ -249,7 +277,10 @@ def _promote_targets(params, service, revisions, current):
 def _asked_targets(params, service, revisions, current, problems):
     """(targets, tags kept from before) for the one option that sets the split, or the split as it is."""
     if params.get("traffic") is not None:
-        return _given_targets(params["traffic"], tags_of(current), problems), {}
+        targets = _given_targets(params["traffic"], tags_of(current), problems)
+        if params.get("keep_tags"):  # the percentages only; every tag stays where it is now
+            return [dict(t, tag=None) for t in targets], tags_of(current)
+        return targets, {}
     if params.get("promote"):
         return _promote_targets(params, service, revisions, current)
     if params.get("rollback"):
@@ -266,7 +297,8 @@ def plan(params, service, revisions):
     """
     current = traffic_from_api(service.get("traffic"))
     if not any(params.get(k) is not None and params.get(k) is not False
-               for k in ("traffic", "promote", "rollback", "to_latest", "tags", "remove_tags", "percent", "revision")):
+               for k in ("traffic", "promote", "rollback", "to_latest", "tags", "remove_tags", "percent", "revision",
+                         "expect_percent")):
         return current, current, {}  # nothing asked: a read, whatever state the service is in
     _check_option_use(params)
     problems = []
@@ -359,6 +391,9 @@ def ensure_traffic(module):
     if params.get("rollback"):
         target, how = rollback_target(service, planned["revisions"])
         result["rollback_from_history"] = how is not None
+        if how == "the only revision recorded good":
+            module.warn(f"Service '{service_id}': no revision was verified good before {target}, so the rollback "
+                        f"went to {target} itself, the only one a deploy verified.")
         if how is None:
             module.warn(f"Service '{service_id}' has no history of revisions verified good (the cloudrun_deploy role "
                         f"records it, in the {HISTORY} annotation), so the rollback went to {target}, the newest ready "

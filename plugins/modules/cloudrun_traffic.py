@@ -61,6 +61,13 @@ options:
         its own revision since, the task fails and names that revision, instead of promoting someone else's code.
     type: str
     version_added: 0.1.0
+  expect_percent:
+    description:
+      - With O(promote), the share the promoted revision has now, as the last step left it (V(0) before the first
+        step of a revision made with no traffic). When it has another share, someone else moved the traffic since
+        (a rollback, another deploy): nothing is moved, and the task fails naming the last writer of the service
+        and what serves, so a rollback made during a rollout stays in place.
+    type: int
   percent:
     description:
       - With O(promote), the share of the promoted revision, for a gradual rollout in steps such as 10, 50, 100.
@@ -71,8 +78,10 @@ options:
     description:
       - Send 100% to the revision recorded good (O(record_good)) before the newest recorded one, the last one a
         deploy verified before the current one. A candidate a deploy rejected is never picked.
-      - When the service has no such history (fewer than two revisions recorded), to the newest ready revision
-        created before the service's latest revision, with a warning, since that can be a rejected candidate.
+      - With one revision recorded (no verified revision before it), to that one: a revision no deploy verified is
+        not picked while there is one that was.
+      - When the service has no such history, to the newest ready revision created before the service's latest
+        revision, with a warning, since that can be a rejected candidate.
       - Running it again changes nothing.
     type: bool
     default: false
@@ -94,6 +103,13 @@ options:
     description: Tags to remove.
     type: list
     elements: str
+  keep_tags:
+    description:
+      - With O(traffic), set only the percentages and leave every tag where it is now; the tags of O(traffic) are
+        not applied. How a failed deploy puts the traffic back without taking the V(candidate) tag back from
+        another deploy's revision.
+    type: bool
+    default: false
   wait_timeout:
     description: Seconds to wait for the change to take effect.
     type: int
@@ -179,6 +195,8 @@ def main():
         promote=dict(type="str"),
         revision=dict(type="str"),
         percent=dict(type="int"),
+        expect_percent=dict(type="int"),
+        keep_tags=dict(type="bool", default=False),
         rollback=dict(type="bool", default=False),
         to_latest=dict(type="bool", default=False),
         tags=dict(type="dict"),

@@ -53,6 +53,20 @@ def test_a_rejected_candidate_is_never_the_rollback_target(repo):
     assert again.returncode == 0 and recap(again)["changed"] == 0
 
 
+def test_with_one_revision_recorded_the_rollback_goes_to_it_and_not_to_a_rejected_one(repo):
+    """Issue 26, "failed, fixed, redeployed": the history holds only the fixed revision C; the newest ready
+    revision before it is B, which its check rejected, and the rollback went there (a service answering 500)."""
+    revisions = {r["name"].rsplit("/", 1)[-1]: r for r in repo.revisions()}
+    c = sorted(revisions)[-1]
+    service = repo.service()
+    service["annotations"] = dict(service.get("annotations") or {}, **{"nadle.cloudrun/good-revisions": c})
+    request_json(f"{repo.api}/v2/{PARENT}/services/{SERVICE}", service, method="PATCH")
+    result = repo.playbook("rollback")
+    assert result.returncode == 0, result.output[-6000:]
+    assert list(serving(repo.service())) == [c], result.stdout[-3000:]
+    assert f"no revision was verified good before {c}" in result.output
+
+
 def test_a_service_without_history_falls_back_and_says_so(repo):
     service = repo.service()
     service["annotations"] = {k: v for k, v in (service.get("annotations") or {}).items()

@@ -69,11 +69,40 @@ def test_rollback_follows_the_history_of_revisions_verified_good():
     history = {"annotations": {_traffic.HISTORY: "svc-3,svc-1"}}
     assert _traffic.rollback_target(dict(SERVICE, **history), REVISIONS) == (
         "svc-1", "the revision recorded good before svc-3")
-    # A recorded revision that is gone or not ready is passed over; one recorded revision is no history yet.
+    # A recorded revision that is gone or not ready is passed over.
     gone = {"annotations": {_traffic.HISTORY: "svc-3,svc-9,svc-4,svc-1"}}
     assert _traffic.rollback_target(dict(SERVICE, **gone), REVISIONS)[0] == "svc-1"
+
+
+def test_with_one_revision_recorded_the_rollback_stays_on_it():
+    """Issue 26: first deploy failed (svc-2, never verified), fixed (svc-3, recorded): a rollback went to svc-2."""
     alone = {"annotations": {_traffic.HISTORY: "svc-3"}}
-    assert _traffic.rollback_target(dict(SERVICE, **alone), REVISIONS) == ("svc-2", None)
+    assert _traffic.rollback_target(dict(SERVICE, **alone), REVISIONS) == ("svc-3", "the only revision recorded good")
+
+
+def test_a_promote_step_that_finds_the_traffic_moved_by_someone_else_moves_nothing():
+    """Issue 26: a rollback between two steps of a rollout was undone by the next step."""
+    half = dict(SERVICE, lastModifier="ops@example.com",
+                traffic=[{"revision": "svc-2", "percent": 50}, {"revision": "svc-3", "percent": 50, "tag": "candidate"}])
+    _current, desired, _dropped = _traffic.plan(params(promote="candidate", percent=100, expect_percent=50), half,
+                                                REVISIONS)
+    assert desired == [target("svc-3", 100, "candidate")]
+    rolled_back = dict(half, traffic=[{"revision": "svc-2", "percent": 100}, {"revision": "svc-3", "tag": "candidate"}])
+    with pytest.raises(CloudRunError) as err:
+        _traffic.plan(params(promote="candidate", percent=100, expect_percent=50), rolled_back, REVISIONS)
+    assert "revision svc-3 serves 0% now, not the 50% this rollout left" in err.value.msg
+    assert "ops@example.com wrote the service last" in err.value.msg and "it serves svc-2 100%" in err.value.msg
+
+
+def test_keep_tags_sets_the_percentages_and_leaves_every_tag_where_it_is():
+    """Issue 26: a failed deploy's restore took the candidate tag back from the other deploy's revision."""
+    theirs = dict(SERVICE, traffic=[{"revision": "svc-2", "percent": 100}, {"revision": "svc-1", "tag": "old"},
+                                    {"revision": "svc-3", "tag": "candidate"}])
+    split = [{"revision": "svc-2", "percent": 100}, {"revision": "svc-1", "percent": 0, "tag": "candidate"}]
+    _current, desired, _dropped = _traffic.plan(params(traffic=split, keep_tags=True), theirs, REVISIONS)
+    assert desired == [target("svc-1", 0, "old"), target("svc-2", 100), target("svc-3", 0, "candidate")]
+    with pytest.raises(CloudRunError):
+        _traffic.plan(params(promote="candidate", keep_tags=True), theirs, REVISIONS)
 
 
 def test_recording_a_good_revision():
