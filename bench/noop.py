@@ -51,6 +51,8 @@ def make_inventory(folder, count):
         text = handle.read().replace('"{{ inventory_dir }}/../.."', json.dumps(ROOT))
     # A changed deploy: -e bench_run=N changes one env value.
     service_vars = service_vars.split("---", 1)[1].replace("cloudrun_deploy_env:\n", "_bench_env:\n", 1)
+    # Each service its own migration job (tests/integration/test_fleet.py has two services sharing one).
+    service_vars = service_vars.replace("name: xai-community-backend-migrate", 'name: "{{ inventory_hostname }}-migrate"')
     service_vars += "\ncloudrun_deploy_env: \"{{ _bench_env | combine({'BENCH_RUN': bench_run | default('0')}) }}\"\n"
     with open(group_vars, "w", encoding="utf-8") as handle:
         handle.write(text + "\n" + service_vars)
