@@ -55,7 +55,23 @@ def context_files(root, dockerfile="Dockerfile", extra_excludes=ALWAYS_EXCLUDED)
         raise RuntimeError(missing_required_lib("docker"))
     patterns = ignore_patterns(root) + list(extra_excludes)
     included = exclude_paths(root, patterns, dockerfile=dockerfile)
-    return sorted(p for p in included if os.path.isfile(os.path.join(root, p)))
+    # A symbolic link is sent as a link, as Docker sends it, wherever it points (dangling too).
+    return sorted(p for p in included if os.path.islink(os.path.join(root, p)) or os.path.isfile(os.path.join(root, p)))
+
+
+def links_out(root, files):
+    """{path: target} of the symbolic links among ``files`` that point outside ``root`` (or are absolute): the
+    build gets the link, not what it points to."""
+    found = {}
+    real_root = os.path.realpath(root)
+    for relpath in files:
+        path = os.path.join(root, relpath)
+        if os.path.islink(path):
+            target = os.readlink(path)
+            resolved = os.path.normpath(os.path.join(os.path.dirname(os.path.join(real_root, relpath)), target))
+            if os.path.isabs(target) or not (resolved + os.sep).startswith(real_root + os.sep):
+                found[relpath] = target
+    return found
 
 
 # gcloud's own .gcloudignore when a folder has none but has a .gitignore (`gcloud topic gcloudignore`,
@@ -108,18 +124,22 @@ def upload_files(root, dockerfile="Dockerfile", context=None):
 
 
 def context_tarball(root, files):
-    """A gzipped tar of ``files`` whose bytes depend only on their names, contents and executable bits."""
+    """A gzipped tar of ``files`` whose bytes depend only on their names, contents and executable bits (for a
+    symbolic link, its target)."""
     raw = io.BytesIO()
     with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
         with tarfile.open(fileobj=zipped, mode="w", format=tarfile.GNU_FORMAT) as archive:
             for relpath in sorted(files):
                 path = os.path.join(root, relpath)
                 info = tarfile.TarInfo(relpath)
+                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                if os.path.islink(path):  # as Docker and gcloud send it: the link, not the file it names
+                    info.type, info.linkname, info.mode = tarfile.SYMTYPE, os.readlink(path), 0o777
+                    archive.addfile(info)
+                    continue
                 stat = os.stat(path)
-                info.size, info.mtime = stat.st_size, 0
+                info.size = stat.st_size
                 info.mode = 0o755 if stat.st_mode & 0o111 else 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
                 with open(path, "rb") as handle:
                     archive.addfile(info, handle)
     return raw.getvalue()

@@ -24,7 +24,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import API_LIBRARIES, CloudRunError, region_problem
 from ansible_collections.nadle.cloudrun.plugins.module_utils._context import (
-    context_files, source_archive, source_tag, upload_files,
+    context_files, links_out, source_archive, source_tag, upload_files,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._dotenv import DotenvError, parse_env_text
 from ansible_collections.nadle.cloudrun.plugins.module_utils._options import repository_problem
@@ -47,6 +47,12 @@ def finding(severity, file, line, rule, message, fix):
     return {"severity": severity, "file": file, "line": line, "rule": rule, "message": message, "fix": fix}
 
 
+def _said(found):
+    """A finding as one line: where, then what."""
+    where = f"{found['file']}{':' + str(found['line']) if found['line'] else ''}: " if found["file"] else ""
+    return where + found["message"]
+
+
 def _is_env_file(name):
     return name == ".env" or name.startswith(".env.") or name.endswith(".env")
 
@@ -56,7 +62,8 @@ def _text_files(root):
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
         for name in sorted(files):
-            yield os.path.relpath(os.path.join(folder, name), root)
+            if not os.path.islink(os.path.join(folder, name)):  # a link is checked where it points, if there
+                yield os.path.relpath(os.path.join(folder, name), root)
 
 
 def _needs_lf(root, relpath, entry_scripts, dockerfile):
@@ -278,6 +285,27 @@ def check_uploaded_env(uploaded):
             if _is_env_file(os.path.basename(path)) and os.path.basename(path) not in EXAMPLE_ENV]
 
 
+def check_links_out(root, context):
+    """Symbolic links in the context that point outside the folder: the build gets the link, which the image
+    cannot follow (Docker sends a link as a link)."""
+    return [finding("warning", path, None, "link-outside",
+                    f"{path} is a symbolic link to {target}, outside {root}: a build gets the link, not the file, so "
+                    "the image has a link to nothing there.",
+                    "Copy the file into the folder, or build from a folder that holds both (the dockerfile option "
+                    "names a Dockerfile below it).")
+            for path, target in sorted(links_out(root, context).items())]
+
+
+def check_env_files_uploaded(root, env_files, uploaded):
+    """An env file of the deploy inside the folder, which a build would upload whatever its name."""
+    inside = {os.path.relpath(os.path.realpath(p), os.path.realpath(root)) for p in env_files}
+    return [finding("warning", path, None, "env-uploaded",
+                    f"{path}, an env file of this deploy, would be uploaded with the source and is in the Docker "
+                    "build context, so a COPY of the folder puts its values in the image.",
+                    "Add it to .dockerignore (and .gcloudignore), or keep it outside the source folder.")
+            for path in uploaded if path in inside and not _is_env_file(os.path.basename(path))]
+
+
 def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=(), example=".env.example",
                fix=False, check_mode=False, env_keys=None, context=None):
     """Every check on ``root``; returns the findings, errors first. ``context``: context_files of ``root``,
@@ -303,7 +331,9 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
     found += check_copy_sources(root, dockerfile, structure, context)
     found += check_ports(dockerfile, final_stage, port)
     found += check_healthcheck(dockerfile, structure)
-    found += check_uploaded_env(upload_files(root, dockerfile, context))
+    uploaded = upload_files(root, dockerfile, context)
+    found += check_uploaded_env(uploaded) + check_env_files_uploaded(root, env_files or [], uploaded)
+    found += check_links_out(root, context)
     found += check_env_files(root, list(env_files or []), list(required or []), example, port, env_keys)
     order = {"error": 0, "warning": 1, "fixed": 2}
     return sorted(found, key=lambda f: (order[f["severity"]], f["file"] or "", f["line"] or 0))
@@ -415,11 +445,12 @@ def preflight(module):
                   fixed_files=fixed, image=image, source_hash=source_hash)
     failing = errors + (warnings if params["fail_on_warnings"] else [])
     if failing:
-        lines = [(f"{f['file']}{':' + str(f['line']) if f['line'] else ''}: " if f["file"] else "") + f["message"]
-                 for f in failing]
+        lines = [_said(f) for f in failing]
         where = f" in {params['path']}" if params["path"] else ""
         raise CloudRunError(f"Preflight found {len(errors)} error(s) and {len(warnings)} warning(s){where}:\n- "
                             + "\n- ".join(lines), **result)
+    for warning in warnings:  # said at default verbosity, not only in the result
+        module.warn(f"{_said(warning)} {warning['fix'] or ''}".strip())
     if params["compare"]:
         result.update(_compare(module, valid, image, health))
     return result

@@ -8,7 +8,7 @@ import os
 import tarfile
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._context import (
-    context_files, context_tarball, source_archive, source_tag, upload_files,
+    context_files, context_tarball, links_out, source_archive, source_tag, upload_files,
 )
 from ansible_collections.nadle.cloudrun.tests.unit.plugins.module_utils.test_preflight import make
 
@@ -96,3 +96,17 @@ def test_source_tag_is_the_archive_hash(tmp_path):
     files, data, digest = source_archive(root)
     assert files == ["Dockerfile", "app.py"] and digest == hashlib.sha256(data).hexdigest()
     assert source_tag(digest) == f"src-{digest[:20]}"
+
+
+def test_a_symbolic_link_is_sent_as_a_link_as_docker_sends_it(tmp_path):
+    """Issue 26: links were uploaded as the files they name; Docker sends the link (dangling ones too)."""
+    root = make(tmp_path, {"Dockerfile": "FROM x\n", "src/app.py": "print(1)\n"})
+    os.symlink("src/app.py", os.path.join(root, "app.py"))
+    os.symlink("nowhere", os.path.join(root, "dangling"))
+    os.symlink("../../elsewhere/shared.py", os.path.join(root, "shared.py"))
+    files = context_files(root)
+    assert files == ["Dockerfile", "app.py", "dangling", "shared.py", "src/app.py"]
+    with tarfile.open(fileobj=io.BytesIO(context_tarball(root, files)), mode="r:gz") as archive:
+        links = {m.name: m.linkname for m in archive.getmembers() if m.issym()}
+    assert links == {"app.py": "src/app.py", "dangling": "nowhere", "shared.py": "../../elsewhere/shared.py"}
+    assert links_out(root, files) == {"shared.py": "../../elsewhere/shared.py"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import check_service, run_checks
@@ -116,6 +118,15 @@ def test_an_env_file_a_build_would_upload_is_a_warning(tmp_path):
                                                   ("env-uploaded", "config/app.env", None)]
     (tmp_path / ".dockerignore").write_text(".env*\n**/*.env\n!.env.example\n")
     assert [f for f in run_checks(root) if f["rule"] == "env-uploaded"] == []
+
+
+def test_an_env_file_of_the_deploy_inside_the_folder_and_a_link_out_are_warnings(tmp_path):
+    """Issue 26: an env file the deploy reads, named otherwise than .env, went up with the source unsaid; a link to
+    a file outside the folder reaches the build as a link to nothing."""
+    root = make(tmp_path, {"Dockerfile": "FROM x\nCOPY . /app\n", "settings/prod.vars": "A=1\n", "main.py": ""})
+    os.symlink("../../shared/lib.py", os.path.join(root, "lib.py"))
+    found = run_checks(root, env_files=[os.path.join(root, "settings/prod.vars")])
+    assert rules(found, "warning") == [("env-uploaded", "settings/prod.vars", None), ("link-outside", "lib.py", None)]
 
 
 def test_no_dockerfile(tmp_path):
