@@ -68,11 +68,20 @@ def safe_members(archive):
         yield member
 
 
+# The Dockerfile reference's instructions (docs.docker.com/reference/dockerfile/).
+INSTRUCTIONS = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+                "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"}
+
+
 def check_sources(folder, dockerfile, log):
     """Walk the Dockerfile as the docker builder does; raise BuildFailure with Docker's message."""
     context = images.docker_context(folder, dockerfile)
     parser = DockerfileParser(path=os.path.join(folder, dockerfile))
     steps = [i for i in parser.structure if i["instruction"] not in ("COMMENT",)]
+    for ins in steps:
+        if ins["instruction"] not in INSTRUCTIONS:  # as the docker builder's parser refuses it, before any step
+            raise BuildFailure(f"dockerfile parse error on line {ins['startline'] + 1}: unknown instruction: "
+                               f"{ins['instruction']}")
     for number, ins in enumerate(steps, start=1):
         log(f"Step {number}/{len(steps)} : {ins['instruction']} {ins['value']}")
         if ins["instruction"] not in ("COPY", "ADD"):

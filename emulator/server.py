@@ -26,6 +26,18 @@ VERSION = SECRET + r"/versions/(?P<version>[^/:]+)"
 BUILDS = r"(?P<parent>projects/[^/]+/locations/[^/]+)"
 PROJECT = r"projects/(?P<project>[^/:]+)"
 PROJECT_IN_PATH = re.compile(r"/projects/([^/:]+)")
+LOCATION_IN_PATH = re.compile(r"/projects/[^/:]+/locations/([^/:]+)")
+# Cloud Run's regions, services and jobs alike (cloud.google.com/run/docs/locations, tier 1 then tier 2).
+RUN_REGIONS = (
+    "asia-east1", "asia-northeast1", "asia-northeast2", "europe-north1", "europe-southwest1", "europe-west1",
+    "europe-west4", "europe-west8", "europe-west9", "me-west1", "us-central1", "us-east1", "us-east4", "us-east5",
+    "us-south1", "us-west1",
+    "africa-south1", "asia-east2", "asia-northeast3", "asia-southeast1", "asia-southeast2", "asia-south1",
+    "asia-south2", "australia-southeast1", "australia-southeast2", "europe-central2", "europe-west10",
+    "europe-west12", "europe-west2", "europe-west3", "europe-west6", "me-central1", "me-central2",
+    "northamerica-northeast1", "northamerica-northeast2", "southamerica-east1", "southamerica-west1", "us-west2",
+    "us-west3", "us-west4",
+)
 
 
 def _routes(run, secrets, builds, storage, project, headers):
@@ -177,6 +189,10 @@ def _routes(run, secrets, builds, storage, project, headers):
          lambda g, q, b, i: run.identity.create_key(g["project"], g["account"])),
     ]
     token_rows = [("POST", r"^/token$", "Token", False, lambda g, q, b, i: run.identity.token(b))]
+    # Cloud Run Admin API v1 projects.locations.list: where Cloud Run runs (v2 has no such method).
+    run_rows.append(("GET", rf"^/v1/{PROJECT}/locations$", "ListLocations", False,
+                     lambda g, q, b, i: {"locations": [{"name": f"projects/{g['project']}/locations/{region}",
+                                                        "locationId": region} for region in RUN_REGIONS]}))
     groups = (("run.googleapis.com", run_rows), ("iam.googleapis.com", identity_rows), (None, token_rows), ("logging.googleapis.com", logging_rows),
               ("secretmanager.googleapis.com", secret_rows), ("cloudbuild.googleapis.com", build_rows),
               ("storage.googleapis.com", storage_rows), (None, usage_rows),
@@ -271,6 +287,12 @@ class Api:
                 in_project = PROJECT_IN_PATH.search(path)
                 if in_project:
                     self.project.require(in_project.group(1), api)
+                location = LOCATION_IN_PATH.search(path)
+                if api == "run.googleapis.com" and location and location.group(1) not in RUN_REGIONS:
+                    # Not in Cloud Run's locations: Google's exact words here are not recorded; a 404, as for a
+                    # parent that does not exist, is what a client can tell.
+                    raise ApiError(404, f"Location {location.group(1)} is not found or access is unauthorized.",
+                                   "NOT_FOUND")
                 self.faults.before_request(method, rpc)
                 answer = handler(match.groupdict(), query, body, int_enums)
                 if writes and not dry_run:

@@ -149,6 +149,9 @@ def _check_resources(container, path, template):
     return found
 
 
+ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
 def check_env(container, path, reserved_names=RESERVED_ENV):
     """A container's env as Cloud Run checks it; a job's reserves its own names (CLOUD_RUN_JOB, ...)."""
     found = []
@@ -167,6 +170,10 @@ def check_env(container, path, reserved_names=RESERVED_ENV):
             found.append((where, "Environment variable name must not be empty."))
         elif "=" in name:
             found.append((where, f"Environment variable name '{name}' must not contain '='."))
+        elif not ENV_NAME.match(name):
+            # Knative Serving, whose API Cloud Run's is, checks names with Kubernetes' IsEnvVarName.
+            found.append((where, f"Invalid value: \"{name}\": a valid environment variable name must consist of "
+                                 "alphabetic characters, digits, '_', '-', or '.', and must not start with a digit"))
         elif name.startswith("X_GOOGLE_"):
             found.append((where, f"Environment variable name '{name}' uses the reserved prefix X_GOOGLE_."))
         elif name in seen:
@@ -244,6 +251,11 @@ def check_template(template, service_id, base="service.template"):
             found.append((f"{base}.timeout", f"Invalid duration '{template['timeout']}'."))
         elif seconds > 3600:
             found.append((f"{base}.timeout", "maximum allowed time is one hour."))
+    account = template.get("serviceAccount")
+    if account and not re.match(r"^[^@\s]+@[^@\s]+\.[a-z]+$", account):
+        # The field is "Email address of the IAM service account associated with the revision" (run_v2
+        # RevisionTemplate.service_account); the API's exact words for anything else are not recorded.
+        found.append((f"{base}.service_account", f"Invalid service account '{account}': must be an email address."))
     scaling = template.get("scaling") or {}
     if "maxInstanceCount" in scaling and scaling.get("minInstanceCount", 0) > scaling["maxInstanceCount"]:
         found.append((f"{base}.scaling.max_instance_count", "must be greater or equal than min_instance_count."))

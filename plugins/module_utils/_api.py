@@ -581,6 +581,19 @@ def _anonymous_token(challenge, timeout):
     return body.get("token") or body.get("access_token")
 
 
+def run_regions(session, endpoint, project, timeout=30):
+    """Cloud Run's regions for ``project`` (Admin API v1 ``projects.locations.list``; v2 has no such method), or
+    None when they cannot be read: a best-effort check, never a reason to fail by itself."""
+    try:
+        response = session.get(f"{endpoint}/v1/projects/{project}/locations", params={"pageSize": 1000},
+                               timeout=timeout)
+        if response.status_code != 200:
+            return None
+        return {location.get("locationId") for location in response.json().get("locations", [])}
+    except (requests.RequestException, ValueError, google.auth.exceptions.GoogleAuthError):
+        return None
+
+
 def image_digest(session, image, emulator=None, timeout=30):
     """The ``sha256:`` digest ``image`` points at now (registry v2 manifest HEAD), or None if it does not exist.
 

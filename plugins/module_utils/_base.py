@@ -216,6 +216,19 @@ def build_credentials(params):
 REGION_RE = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 
 
+# A project ID: 6 to 30 lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen
+# (cloud.google.com/resource-manager/docs/creating-managing-projects); older ones have a domain prefix (example.com:).
+PROJECT_RE = re.compile(r"^(?:[a-z0-9][a-z0-9.-]*[a-z0-9]:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def project_problem(project):
+    """Why ``project`` cannot be a project ID, or None (a project number is not taken here: IDs name resources)."""
+    if project and not PROJECT_RE.match(project):
+        return (f"project: '{project}' is not a project ID: 6 to 30 lowercase letters, digits and hyphens, starting "
+                "with a letter (the ID, not the display name: gcloud projects list shows both).")
+    return None
+
+
 def region_problem(region):
     """Why ``region`` cannot be a Cloud Run region name, or None."""
     if region and not REGION_RE.match(region):
@@ -238,6 +251,10 @@ class CloudRunModule:
         if api and libraries is not None:
             self.require(API_LIBRARIES + tuple(libraries))
         self.params = self.ansible.params
+        for option in ("wait_timeout", "deadline"):  # every wait has a deadline, and a deadline is ahead
+            if self.params.get(option) is not None and self.params[option] <= 0:
+                self.ansible.fail_json(msg=f"{option}: {self.params[option]} must be more than 0 seconds; nothing "
+                                           "was requested.")
         self.check_mode = self.ansible.check_mode
         self.diff_mode = self.ansible._diff  # pylint: disable=protected-access
         self._credentials = None
@@ -276,6 +293,9 @@ class CloudRunModule:
         if not project:
             raise CloudRunError("project is required: set the project option, GCP_PROJECT, or "
                                 "module_defaults for group/nadle.cloudrun.gcp.")
+        problem = project_problem(project)
+        if problem:
+            raise CloudRunError(problem)
         return project
 
     @property

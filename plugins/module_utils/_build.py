@@ -60,6 +60,8 @@ def refuse_bad_options(params):
     for extra in params.get("tags") or []:
         if not extra or len(extra) > 128 or not all(c.isalnum() or c in "_.-" for c in extra):
             problems.append(f"tags: '{extra}' is not a Docker tag (letters, digits, '_', '.', '-'; 128 at most).")
+    if params.get("build_timeout") is not None and params["build_timeout"] <= 0:
+        problems.append(f"build_timeout: {params['build_timeout']} must be more than 0 seconds.")
     if not os.path.isdir(params["path"]):
         problems.append(f"path: {params['path']} is not a folder.")
     elif not os.path.isfile(os.path.join(params["path"], params["dockerfile"])):

@@ -49,6 +49,10 @@ def parse_env_text(text, source, interpolate=False):
         elif binding.key is not None and binding.value is None:
             problems.append(f"{source}:{line}: '{binding.key}' has no '=' (write {binding.key}= for an empty value)")
         elif binding.key is not None:
+            if binding.key in origins:
+                # python-dotenv and Docker's --env-file let the last one win; which one was meant is not known.
+                problems.append(f"{source}:{line}: '{binding.key}' is set again (first at {origins[binding.key]}); "
+                                "give each key once")
             origins[binding.key] = f"{source}:{line}"
     if problems:
         raise DotenvError("Invalid .env file:\n- " + "\n- ".join(problems))
@@ -65,6 +69,9 @@ def read_env_files(paths, interpolate=False):
                 text = handle.read()
         except OSError as exc:
             raise DotenvError(f"Cannot read .env file {path}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise DotenvError(f"Cannot read .env file {path}: it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                              f"at offset {exc.start}); is it the right file?") from exc
         file_values, file_origins = parse_env_text(text, path, interpolate)
         values.update(file_values)
         origins.update(file_origins)

@@ -43,6 +43,7 @@ ARGUMENT_SPEC = dict(
         secrets=dict(type="dict", no_log=True), secret_keys=dict(type="list", elements="str", no_log=False))),
 )
 BODY_EXCERPT = 2000
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # The project owner's token at the emulator (its one anonymous caller, who may invoke every service). With a
 # service account key, a real ID token is minted from the key's token_uri instead, which the emulator answers.
 EMULATOR_TOKEN = "emulator-id-token"
@@ -112,6 +113,16 @@ def option_problems(params):
     for option in ("deadline", "request_timeout", "initial_delay", "max_delay"):
         if params.get(option) is not None and params[option] <= 0:
             problems.append(f"{option}: {params[option]} must be more than 0 seconds.")
+    if (params.get("method") or "GET").upper() not in METHODS:
+        problems.append(f"method: '{params.get('method')}' is not an HTTP method ({', '.join(METHODS)}).")
+    if isinstance(params.get("json_contains"), str):
+        try:
+            parsed = json.loads(params["json_contains"])
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, (dict, list)):
+            problems.append("json_contains: give the JSON as a mapping (or a list), not as text: it is compared with "
+                            "the parsed body, so the text would never match.")
     if params.get("body_regex"):
         try:
             re.compile(params["body_regex"])

@@ -26,6 +26,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write
+from ansible_collections.nadle.cloudrun.plugins.module_utils._service import refuse_unknown_region
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import SERVICE_ID_RE, check_env, short
 
@@ -252,6 +253,13 @@ def ensure_present(module):
     first = _read_job(jobs, path)
     if first is None and not params.get("image"):
         raise CloudRunError(f"image is required to create job '{job_id}': {path} does not exist.")
+    if first is None:
+        refuse_unknown_region(module)
+    if params.get("image") and params["image"] != (observed_state(first)["image"] if first else None) and \
+            not api.image_digest(module.session(), params["image"], emulator=module.emulator):
+        # Cloud Run takes a job whose image is missing, and each run fails: found before anything is written.
+        raise CloudRunError(f"image: {params['image']} is not in its registry, so job '{job_id}' was neither "
+                            f"{'updated' if first else 'created'} nor run. Nothing was written.")
     written, refs, granted = _secret_refs(module, params, secrets)
 
     def write(current, plan):

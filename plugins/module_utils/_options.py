@@ -351,6 +351,17 @@ def _check_vpc(value, _params):
     return []
 
 
+# IAM service account emails: NAME@PROJECT.iam.gserviceaccount.com, or a Google-managed account's own domain.
+SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9.-]*\.[a-z]{2,}$")
+
+
+def _check_service_account(value, _params):
+    if SERVICE_ACCOUNT_RE.match(value):
+        return []
+    return [f"service_account: '{value}' is not a service account's email, such as "
+            "runtime@PROJECT.iam.gserviceaccount.com."]
+
+
 def _check_description(value, _params):
     return ["description: at most 512 characters."] if len(value) > 512 else []
 
@@ -406,7 +417,8 @@ OPTIONS = (
            _set_path("scaling", "maxInstanceCount"), check=_check_at_least("max_instances", 1)),
     Option("timeout", dict(type="str"), TEMPLATE, lambda t: api_duration_seconds(t.get("timeout")),
            lambda t, v, _n: t.__setitem__("timeout", f"{v}s"), normalise=parse_timeout, check=_check_timeout),
-    Option("service_account", dict(type="str"), TEMPLATE, _get_path("serviceAccount"), _set("serviceAccount")),
+    Option("service_account", dict(type="str"), TEMPLATE, _get_path("serviceAccount"), _set("serviceAccount"),
+           check=_check_service_account),
     Option("vpc_access", dict(type="dict", options=dict(
         connector=dict(type="str"), network=dict(type="str"), subnetwork=dict(type="str"),
         network_tags=dict(type="list", elements="str"), egress=dict(type="str", choices=list(EGRESS)))),

@@ -192,6 +192,19 @@ def check_ports(dockerfile, instructions, port):
     return found
 
 
+# The Dockerfile reference's instructions (docs.docker.com/reference/dockerfile/); any other fails the build.
+INSTRUCTIONS = {"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+                "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "COMMENT"}
+
+
+def check_instructions(dockerfile, instructions):
+    """An instruction Docker does not know (``FROMM``): the build would fail at its first line, after the upload."""
+    return [finding("error", dockerfile, ins["startline"] + 1, "dockerfile-syntax",
+                    f"unknown instruction: {ins['instruction']}",
+                    "Fix the spelling; Docker's instructions are FROM, RUN, COPY, ADD, CMD, ENTRYPOINT, ENV, ...")
+            for ins in instructions if ins["instruction"] not in INSTRUCTIONS]
+
+
 def check_healthcheck(dockerfile, instructions):
     return [finding("warning", dockerfile, ins["startline"] + 1, "healthcheck",
                     "Cloud Run ignores a Dockerfile HEALTHCHECK.",
@@ -330,7 +343,7 @@ def run_checks(root, dockerfile="Dockerfile", port=8080, env_files=(), required=
     context = context if context is not None else context_files(root, dockerfile)
     found += check_copy_sources(root, dockerfile, structure, context)
     found += check_ports(dockerfile, final_stage, port)
-    found += check_healthcheck(dockerfile, structure)
+    found += check_healthcheck(dockerfile, structure) + check_instructions(dockerfile, structure)
     uploaded = upload_files(root, dockerfile, context)
     found += check_uploaded_env(uploaded) + check_env_files_uploaded(root, env_files or [], uploaded)
     found += check_links_out(root, context)
@@ -351,6 +364,22 @@ def _named_in_spec_error(message, names):
     for option, name in names.items():
         message = re.sub(rf"(?<=value of ){option}\b|(?<=argument '){option}(?=')", name, message)
     return message
+
+
+def check_jobs(jobs, name):
+    """cloudrun_job's argument spec and rules on each job a deploy will run (named ``name[i]``): problems."""
+    if not jobs:
+        return []
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.nadle.cloudrun.plugins.module_utils._job import job_argument_spec, job_problems
+    problems = []
+    for index, job in enumerate(jobs):
+        where = f"{name}[{index}]" + (f" ({job['name']})" if isinstance(job.get("name"), str) else "")
+        validated = ArgumentSpecValidator(job_argument_spec()).validate(dict(job))
+        problems += [f"{where}: {message}" for message in validated.error_messages]
+        if not validated.error_messages:
+            problems += [f"{where}: {problem}" for problem in job_problems(validated.validated_parameters)]
+    return problems
 
 
 def check_service(service, names, hide):
@@ -424,6 +453,9 @@ def preflight(module):
         # pylint: disable-next=import-outside-toplevel
         from ansible_collections.nadle.cloudrun.plugins.module_utils._settled import health_problems
         health, problems = health_problems(params["health"])
+    if not 1 <= params["port"] <= 65535:
+        problems.append(f"port: {params['port']} is not a TCP port (1 to 65535).")
+    problems += check_jobs(params["jobs"], params["jobs_name"])
     found += [finding("error", None, None, "service-option", p, "Fix the setting; nothing was requested.")
               for p in problems]
     if params["compare"] and not params["service"]:

@@ -201,6 +201,14 @@ def _planner(module, params, refs):
     return plan_for
 
 
+def refuse_unknown_region(module):
+    """Before a create: a region Cloud Run does not have, whose API answers "not found" as for a missing resource."""
+    regions = api.run_regions(module.session(), module.run_endpoint, module.project)
+    if regions and module.region not in regions:
+        raise CloudRunError(f"region: '{module.region}' is not a Cloud Run region of project {module.project} (it "
+                            f"has {len(regions)}, such as {', '.join(sorted(regions)[:4])}). Nothing was written.")
+
+
 def ensure_present(module):
     params, secrets, problems = check_options(module.params)
     service_id = params["name"]
@@ -208,6 +216,15 @@ def ensure_present(module):
         raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
     module.hide(secrets.values())
     services = module.client("services")
+    found = api.get_service(services, name=module.service_path())
+    first = to_dict(found) if found is not None else None
+    if first is None:
+        # Before any secret is written, what would refuse the create: no image, or a region Cloud Run does not
+        # have (its API answers "not found" there, as for a service that does not exist).
+        if not params.get("image"):
+            raise CloudRunError(f"image is required to create service '{service_id}': {module.service_path()} does "
+                                "not exist. Nothing was written.")
+        refuse_unknown_region(module)
     secrets_written, refs, granted = ensure_secrets(
         module.client("secrets"), module.project, service_id, secrets, params["secret_version"] == "pinned",
         module.check_mode, _runtime_account(module, params) if params["grant_secret_access"] else None,
@@ -215,7 +232,7 @@ def ensure_present(module):
     current, plan, written = read_plan_write(module, module.service_path(),
                                              _planner(module, params, refs),
                                              lambda current, plan: _write(module, services, current, plan),
-                                             adopt=lambda current, plan: _adopt(module, services, plan))
+                                             first_read=first, adopt=lambda current, plan: _adopt(module, services, plan))
     final, revision = written if written else (current, None)
     plan["diff"] = plan["differences"].diff()
     if "tag" in plan["changes"] or (params.get("tag") and plan["changes"]):

@@ -57,6 +57,11 @@ def short(name):
 
 
 # ------------------------------------------------------------------ validation
+# An environment variable's name as Knative Serving, on which Cloud Run's API is built, checks it: Kubernetes'
+# IsEnvVarName ("must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit").
+ENV_NAME_RE = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+
+
 def check_env(env, origins=None):
     """Problems with env names and values; ``origins`` says where a key came from (``file:line``)."""
     problems = []
@@ -65,8 +70,9 @@ def check_env(env, origins=None):
         where = "env" if origin == "env" else f"env ({key} from {origin})"
         if key in RESERVED_ENV:
             problems.append(f"{where}: {key} is reserved. {RESERVED_ENV[key]}")
-        elif not key or "=" in key:
-            problems.append(f"{where}: '{key}' is not a valid variable name (it must be non-empty and have no '=').")
+        elif not ENV_NAME_RE.match(key or ""):
+            problems.append(f"{where}: '{key}' is not a valid variable name: letters, digits, '_', '-' and '.', "
+                            "not starting with a digit.")
         elif key.startswith("X_GOOGLE_"):
             problems.append(f"{where}: {key} uses the reserved prefix X_GOOGLE_.")
         if isinstance(value, dict):

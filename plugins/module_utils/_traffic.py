@@ -231,6 +231,8 @@ def _given_targets(items, current_tags, problems):
         if revision is None:
             problems.append(f"traffic[{index}]: give revision (a name, or LATEST) or the tag of a revision.")
             continue
+        if not 0 <= (item.get("percent") or 0) <= 100:
+            problems.append(f"traffic[{index}]: percent {item['percent']} must be 0 to 100.")
         targets.append({"revision": LATEST if revision.upper() == LATEST else revision,
                         "percent": item.get("percent") or 0, "tag": item.get("tag")})
     return targets

@@ -101,6 +101,18 @@ options:
         C(app_cpu) sets it. An option that is not a key is called by its own name."
     type: dict
     default: {}
+  jobs:
+    description:
+      - Options of M(nadle.cloudrun.cloudrun_job) tasks the deploy will run (each with a C(name)), checked with that
+        module's own argument spec and rules, without any request, so a bad one fails before the upload and the build.
+      - The M(nadle.cloudrun.cloudrun_deploy) role passes C(cloudrun_deploy_jobs_before_traffic).
+    type: list
+    elements: dict
+    default: []
+  jobs_name:
+    description: What to call O(jobs) in messages, for example C(cloudrun_deploy_jobs_before_traffic).
+    type: str
+    default: jobs
   source_checks:
     description:
       - Check the files of O(path). With V(false), O(path) is only hashed for O(image_repository).
@@ -284,6 +296,9 @@ def main():
             # would need their documentation twice. Its secret values are masked there.
             service=dict(type="dict"),
             service_names=dict(type="dict", default={}),
+            # Checked with cloudrun_job's own spec in _preflight.check_jobs, as service is with cloudrun_service's.
+            jobs=dict(type="list", elements="dict", default=[]),
+            jobs_name=dict(type="str", default="jobs"),
             source_checks=dict(type="bool", default=True),
             image_repository=dict(type="str"),
             compare=dict(type="bool", default=False),

@@ -50,3 +50,18 @@ def test_later_files_win(tmp_path):
     with pytest.raises(DotenvError) as err:
         read_env_files([str(tmp_path / "missing.env")])
     assert "Cannot read .env file" in str(err.value) and "missing.env" in str(err.value)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines():
+    """Issue 26: the last one won, silently."""
+    with pytest.raises(DotenvError) as err:
+        parse_env_text("A=1\nB=2\nA=3\n", ".env.prod")
+    assert ".env.prod:3: 'A' is set again (first at .env.prod:1); give each key once" in str(err.value)
+
+
+def test_a_binary_file_is_named_not_a_traceback(tmp_path):
+    path = tmp_path / ".env"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(DotenvError) as err:
+        read_env_files([str(path)])
+    assert f"Cannot read .env file {path}: it is not UTF-8 text (byte 0x89 at offset 0)" in str(err.value)

@@ -146,3 +146,19 @@ def test_the_settings_of_a_deploy_are_checked_with_cloudrun_services_rules():
                                          "required": ["A", "C"]}, {"cpu": "app_cpu"}, hidden.extend)
     assert [f["message"].split(":")[0] for f in found] == ["app_cpu", "required"]
     assert keys == {"A", "B"}
+
+
+def test_the_jobs_of_a_deploy_are_checked_with_cloudrun_jobs_rules():
+    """Issue 26: a job without a name was a template error, max_retries 11 an API error, both after the build."""
+    from ansible_collections.nadle.cloudrun.plugins.module_utils._preflight import check_jobs  # pylint: disable=import-outside-toplevel
+    name = "cloudrun_deploy_jobs_before_traffic"
+    problems = check_jobs([{"command": ["migrate"]}, {"name": "migrate", "max_retries": 11},
+                           {"name": "ok", "task_timeout": "10m"}], name)
+    assert problems == [f"{name}[0]: missing required arguments: name",
+                        f"{name}[1] (migrate): max_retries: 11 is out of range; use 0 to 10."], problems
+
+
+def test_an_unknown_dockerfile_instruction_is_an_error_before_the_upload(tmp_path):
+    """Issue 26: FROMM built and deployed on the emulator; Docker refuses it on its first line."""
+    root = make(tmp_path, {"Dockerfile": "FROMM python:3.11\nCMD [\"python\"]\n"})
+    assert rules(run_checks(root)) == [("dockerfile-syntax", "Dockerfile", 1)]
