@@ -19,12 +19,14 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import rea
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import env_from_api, ingress_container, request_body
 
 
-def desired_env(params, current_env):
+def desired_env(params, current_env, entry=None):
     """The env the service should have (secret keys still as plain text) and the secret values.
 
-    Raises CloudRunError listing every problem before anything is written.
+    ``entry`` is read_entry(params) when the caller has it. Raises CloudRunError listing every problem before
+    anything is written.
     """
-    plain, secrets, origins, problems = read_entry(params)
+    plain, secrets, origins, problems = entry or read_entry(params)
+    problems = list(problems)
     plain = plain or {}
     desired = dict(current_env) if params.get("mode", "merge") == "merge" else {}
     desired.update(plain)
@@ -70,10 +72,14 @@ def _planner(module, full_name, desired):
 
 def ensure_env(module):
     params = module.params
+    entry = read_entry(params)
+    if entry[3]:  # names, values and files are known wrong before the service is read
+        raise CloudRunError(f"Nothing was requested. The env for service '{params['name']}' has problems:\n- "
+                            + "\n- ".join(entry[3]))
     services, full_name, current = require_service(
         module, " cloudrun_env changes the env of an existing service: create it with nadle.cloudrun.cloudrun_service first.")
     container = ingress_container(current.get("template") or {}) or {}
-    desired, secret_values = desired_env(params, env_from_api(container.get("env")))
+    desired, secret_values = desired_env(params, env_from_api(container.get("env")), entry)
     module.hide(secret_values.values())
     running = (current.get("template") or {}).get("serviceAccount")
     written, refs, granted = ensure_secrets(
