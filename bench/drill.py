@@ -27,19 +27,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "integration")]
 
 # pylint: disable=wrong-import-position
-from test_deploy_playbook import HOST_VARS, Repo, serving  # noqa: E402
-
-TOKEN = "tok_live_4f9c2a7e1b8d3c6f0a5e9b2d7c4f1a8e"  # 40 characters
-PEM = "-----BEGIN CANARY KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIB\n-----END CANARY KEY-----"
-CANARY_APP = '''
-import os as _os, sys as _sys
-print("canary token", _os.environ.get("CANARY_TOKEN"), flush=True)
-print("canary pem", _os.environ.get("CANARY_PEM"), flush=True)
-if _os.environ.get("CANARY_CRASH") == "1":
-    raise RuntimeError("cannot start with token " + str(_os.environ.get("CANARY_TOKEN"))[:17] + "...\\n"
-                       + str(_os.environ.get("CANARY_PEM")))
-'''
-
+from test_deploy_playbook import Repo, serving  # noqa: E402
+from test_secret_output import add_canaries, leaked as leaked_bytes  # noqa: E402
 
 def memory_serving(repo):
     """{revision: (percent, memory)} of what serves now."""
@@ -174,34 +163,17 @@ def race(repo, memories, rounds, delay):
             + (f"; others failed at: {unnamed}" if unnamed else "") + ")")
 
 
-def leaked_bytes(output):
-    """How many characters of the canaries appear in runs of 8 or more."""
-    hidden = [False] * len(output)
-    for secret in [TOKEN] + PEM.splitlines():
-        for start in range(len(secret) - 7):
-            at = output.find(secret[start:start + 8])
-            while at >= 0:
-                hidden[at:at + 8] = [True] * 8
-                at = output.find(secret[start:start + 8], at + 1)
-    return sum(hidden)
-
-
 def secrets(repo, memories, _rounds):
-    with open(os.path.join(repo.path, "examples", "xai-community-backend", "main.py"), "a", encoding="utf-8") as handle:
-        handle.write(CANARY_APP)
-    repo.edit(HOST_VARS, "cloudrun_deploy_secret_keys:",
-              'cloudrun_deploy_secrets:\n  CANARY_TOKEN: "%s"\n  CANARY_PEM: "%s"\n'
-              % (TOKEN, PEM.replace("\n", "\\n"))
-              + "cloudrun_deploy_secret_keys:")
-    repo.edit(HOST_VARS, "  ENVIRONMENT: local\n", "  ENVIRONMENT: local\n  CANARY_CRASH: \"{{ canary_crash | default('0') }}\"\n")
+    """The canary app of tests/integration/test_secret_output.py: healthy, unhealthy (the health answer shows the
+    secrets) and crashing (the start-up error does), each at default verbosity, -v, and -vvv with --diff."""
+    add_canaries(repo)
     total, lines = 0, []
-    for crash in ("0", "1"):
+    for mode in ("ok", "unhealthy", "crash"):
         for verbosity in ([], ["-v"], ["-vvv", "--diff"]):
-            result = deploy(repo, memories.next(), "-e", f"canary_crash={crash}", *verbosity)
+            result = deploy(repo, memories.next(), "-e", f"canary_mode={mode}", *verbosity)
             leaked = leaked_bytes(result.output)
             total += leaked
-            lines.append(f"{'failing' if crash == '1' else 'healthy'} {' '.join(verbosity) or 'default'}: "
-                         f"rc={result.returncode} leaked={leaked}")
+            lines.append(f"{mode} {' '.join(verbosity) or 'default'}: rc={result.returncode} leaked={leaked}")
     return f"leaked bytes {total} ({'; '.join(lines)})"
 
 

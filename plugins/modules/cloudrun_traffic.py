@@ -65,7 +65,7 @@ options:
     description:
       - With O(promote), the share the promoted revision has now, as the last step left it (V(0) before the first
         step of a revision made with no traffic). When it has another share, someone else moved the traffic since
-        (a rollback, another deploy): nothing is moved, and the task fails naming the last writer of the service
+        (a rollback, another deploy); then nothing is moved, and the task fails naming the last writer of the service
         and what serves, so a rollback made during a rollout stays in place.
     type: int
   percent:
@@ -78,7 +78,7 @@ options:
     description:
       - Send 100% to the revision recorded good (O(record_good)) before the newest recorded one, the last one a
         deploy verified before the current one. A candidate a deploy rejected is never picked.
-      - With one revision recorded (no verified revision before it), to that one: a revision no deploy verified is
+      - With one revision recorded (no verified revision before it), to that one, since a revision no deploy verified is
         not picked while there is one that was.
       - When the service has no such history, to the newest ready revision created before the service's latest
         revision, with a warning, since that can be a rejected candidate.

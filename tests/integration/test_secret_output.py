@@ -52,20 +52,26 @@ def leaked(output):
     return sum(hidden)
 
 
+def add_canaries(copy):
+    """The canary app, secrets, health path and job in a repository copy (bench/drill.py uses it too); a deploy
+    picks the app's behaviour with ``-e canary_mode=ok|unhealthy|crash``."""
+    with open(os.path.join(copy.path, MAIN), "a", encoding="utf-8") as handle:
+        handle.write(CANARY_APP)
+    copy.edit(HOST_VARS, "cloudrun_deploy_secret_keys:",
+              'cloudrun_deploy_secrets:\n  CANARY_TOKEN: "%s"\n  CANARY_PEM: "%s"\ncloudrun_deploy_secret_keys:'
+              % (TOKEN, PEM.replace("\n", "\\n")))
+    copy.edit(HOST_VARS, "  ENVIRONMENT: local\n",
+              "  ENVIRONMENT: local\n  CANARY_MODE: \"{{ canary_mode | default('ok') }}\"\n")
+    copy.edit(HOST_VARS, "cloudrun_deploy_health_json:", "cloudrun_deploy_health_path: /canary\n"
+              "cloudrun_deploy_health_deadline: 4\ncloudrun_deploy_health_json:")
+    copy.edit(HOST_VARS, "cloudrun_deploy_jobs_before_traffic:\n", "cloudrun_deploy_jobs_before_traffic:\n"
+              + CANARY_JOB)
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
     for copy in repository_copy(tmp_path_factory, "canaries"):
-        with open(os.path.join(copy.path, MAIN), "a", encoding="utf-8") as handle:
-            handle.write(CANARY_APP)
-        copy.edit(HOST_VARS, "cloudrun_deploy_secret_keys:",
-                  'cloudrun_deploy_secrets:\n  CANARY_TOKEN: "%s"\n  CANARY_PEM: "%s"\ncloudrun_deploy_secret_keys:'
-                  % (TOKEN, PEM.replace("\n", "\\n")))
-        copy.edit(HOST_VARS, "  ENVIRONMENT: local\n",
-                  "  ENVIRONMENT: local\n  CANARY_MODE: \"{{ canary_mode | default('ok') }}\"\n")
-        copy.edit(HOST_VARS, "cloudrun_deploy_health_json:", "cloudrun_deploy_health_path: /canary\n"
-                  "cloudrun_deploy_health_deadline: 4\ncloudrun_deploy_health_json:")
-        copy.edit(HOST_VARS, "cloudrun_deploy_jobs_before_traffic:\n", "cloudrun_deploy_jobs_before_traffic:\n"
-                  + CANARY_JOB)
+        add_canaries(copy)
         yield copy
 
 
