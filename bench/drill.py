@@ -30,6 +30,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "integration")]
 from test_deploy_playbook import Repo, serving  # noqa: E402
 from test_secret_output import add_canaries, leaked as leaked_bytes  # noqa: E402
 
+
 def memory_serving(repo):
     """{revision: (percent, memory)} of what serves now."""
     memories = {r["name"].rsplit("/", 1)[-1]: r["containers"][0].get("resources", {}).get("limits", {}).get("memory")

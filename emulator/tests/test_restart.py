@@ -46,7 +46,8 @@ def test_no_app_process_outlives_a_killed_emulator_not_even_a_child_of_the_comma
     marker = f"NADLE_TEST_MARKER={uuid.uuid4()}"
     with EmulatorProcess(images={ECHO_IMAGE: os.path.join(APPS, "echo")}, state_dir=str(tmp_path)) as emulator:
         services = run_v2.ServicesClient(transport="rest", **kwargs_for(emulator.endpoint))
-        service = echo_service(env={marker.split("=")[0]: marker.split("=")[1]})
+        key, value = marker.split("=", 1)
+        service = echo_service(env={key: value})
         # Not exec'd: the server is a child of the shell, as with `uv run` or a shell-form CMD.
         service.template.containers[0].command = ["sh", "-c", "python app.py; echo done"]
         services.create_service(parent=PARENT, service=service, service_id="orphans").result(timeout=60)
@@ -83,8 +84,8 @@ def test_a_build_running_when_the_emulator_is_killed_ends_after_its_restart(tmp_
     with EmulatorProcess(state_dir=state) as second:
         builds = cloudbuild_v1.CloudBuildClient(transport="rest", **kwargs_for(second.endpoint))
         deadline = time.monotonic() + 30
-        while builds.get_build(name=name).status not in (cloudbuild_v1.Build.Status.SUCCESS,
-                                                          cloudbuild_v1.Build.Status.FAILURE):
+        ended = (cloudbuild_v1.Build.Status.SUCCESS, cloudbuild_v1.Build.Status.FAILURE)
+        while builds.get_build(name=name).status not in ended:
             assert time.monotonic() < deadline, "the build never ended"
             time.sleep(0.3)
         finished = builds.get_build(name=name)
