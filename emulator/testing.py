@@ -27,6 +27,26 @@ def admin(endpoint, path, body=None, method=None):
     return request_json(f"{endpoint}/_emulator/{path}", body, method)
 
 
+def processes_where(matches):
+    """PIDs of this machine's processes for which ``matches(pid)`` holds (an OSError counts as no)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if matches(pid):
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def still_there(find, seconds=5.0):
+    """What ``find()`` still returns after up to ``seconds`` of waiting for it to return nothing."""
+    deadline = time.monotonic() + seconds
+    while find() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return find()
+
+
 class EmulatorProcess:
     """``with EmulatorProcess(images={...}) as emu:`` -> emu.endpoint is ``http://127.0.0.1:PORT``."""
 

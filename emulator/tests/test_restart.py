@@ -13,7 +13,7 @@ from google.cloud import run_v2, storage
 from google.cloud.devtools import cloudbuild_v1
 
 from conftest import APPS, ECHO_IMAGE, PARENT, echo_service
-from emulator.testing import EmulatorProcess
+from emulator.testing import EmulatorProcess, processes_where, still_there
 
 PROJECT = "projects/demo-project"
 
@@ -24,22 +24,10 @@ def kwargs_for(endpoint):
 
 def processes_with(marker):
     """PIDs of the processes whose environment holds ``marker``."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as handle:
-                if marker.encode() in handle.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
-
-
-def gone(marker, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return processes_with(marker)
+    def holds(pid):
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return marker.encode() in handle.read()
+    return processes_where(holds)
 
 
 def test_no_app_process_outlives_a_killed_emulator_not_even_a_child_of_the_command(tmp_path):
@@ -53,7 +41,7 @@ def test_no_app_process_outlives_a_killed_emulator_not_even_a_child_of_the_comma
         services.create_service(parent=PARENT, service=service, service_id="orphans").result(timeout=60)
         assert len(processes_with(marker)) >= 2  # the shell and the server (under the emulator's supervisor)
         emulator.stop(signal.SIGKILL)
-    assert not gone(marker), "processes left after the emulator was killed"
+    assert not still_there(lambda: processes_with(marker)), "processes left after the emulator was killed"
 
 
 def upload_echo_source(endpoint, bucket_name):

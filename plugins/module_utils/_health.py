@@ -168,8 +168,7 @@ def wait_healthy(module, params=None):
     credentials of an ID token. ``used_id_token`` in the result is false when the URL answered without one.
     """
     params = params or module.params
-    if params.get("mask_env"):
-        # Only the secret values matter here; the deploy that set this env refused its problems already.
+    if params.get("mask_env"):  # its secret values; the deploy that set this env refused its problems already
         module.hide(read_entry(params["mask_env"])[1].values())
     problems = option_problems(params)
     if problems:

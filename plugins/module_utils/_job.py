@@ -242,6 +242,20 @@ def plan_job(params, current, refs):
             "differences": differences}
 
 
+def _refuse_before_writing(module, params, first, path):
+    """What would make the job fail after it is written, found with reads only: no image for a new job, a region
+    Cloud Run does not have, an image that is not in its registry (Cloud Run takes the job; each run fails)."""
+    job_id = params["name"]
+    if first is None and not params.get("image"):
+        raise CloudRunError(f"image is required to create job '{job_id}': {path} does not exist.")
+    if first is None:
+        refuse_unknown_region(module)
+    if params.get("image") and params["image"] != (observed_state(first)["image"] if first else None) and \
+            not api.image_digest(module.session(), params["image"], emulator=module.emulator):
+        raise CloudRunError(f"image: {params['image']} is not in its registry, so job '{job_id}' was neither "
+                            f"{'updated' if first else 'created'} nor run. Nothing was written.")
+
+
 def ensure_present(module):
     params, secrets, problems = check_options(module.params)
     job_id = params["name"]
@@ -251,15 +265,7 @@ def ensure_present(module):
     jobs = module.client("jobs")
     path = module.job_path()
     first = _read_job(jobs, path)
-    if first is None and not params.get("image"):
-        raise CloudRunError(f"image is required to create job '{job_id}': {path} does not exist.")
-    if first is None:
-        refuse_unknown_region(module)
-    if params.get("image") and params["image"] != (observed_state(first)["image"] if first else None) and \
-            not api.image_digest(module.session(), params["image"], emulator=module.emulator):
-        # Cloud Run takes a job whose image is missing, and each run fails: found before anything is written.
-        raise CloudRunError(f"image: {params['image']} is not in its registry, so job '{job_id}' was neither "
-                            f"{'updated' if first else 'created'} nor run. Nothing was written.")
+    _refuse_before_writing(module, params, first, path)
     written, refs, granted = _secret_refs(module, params, secrets)
 
     def write(current, plan):

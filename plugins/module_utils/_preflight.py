@@ -443,11 +443,8 @@ def _compare(module, valid, image, health):
                 "health": None, "disabled_apis": [exc.details["disabled_api"]]}
 
 
-def preflight(module):
-    """cloudrun_preflight's result: every finding, errors first; a CloudRunError when any fails the task."""
-    params = module.params
-    found, env_keys, valid = check_service(params["service"], params["service_names"], module.hide) \
-        if params["service"] else ([], None, None)
+def _option_problems(params):
+    """(the health check's options, problems of the options besides the service's): no request."""
     health, problems = None, []
     if params["health"] is not None:
         # pylint: disable-next=import-outside-toplevel
@@ -455,7 +452,15 @@ def preflight(module):
         health, problems = health_problems(params["health"])
     if not 1 <= params["port"] <= 65535:
         problems.append(f"port: {params['port']} is not a TCP port (1 to 65535).")
-    problems += check_jobs(params["jobs"], params["jobs_name"])
+    return health, problems + check_jobs(params["jobs"], params["jobs_name"])
+
+
+def preflight(module):
+    """cloudrun_preflight's result: every finding, errors first; a CloudRunError when any fails the task."""
+    params = module.params
+    found, env_keys, valid = check_service(params["service"], params["service_names"], module.hide) \
+        if params["service"] else ([], None, None)
+    health, problems = _option_problems(params)
     found += [finding("error", None, None, "service-option", p, "Fix the setting; nothing was requested.")
               for p in problems]
     if params["compare"] and not params["service"]:

@@ -174,8 +174,9 @@ def read_plan_write(module, full_name, plan_for, write, first_read=None, adopt=N
             sent = plan
             if not raced or attempt == WRITE_ATTEMPTS - 1:
                 if raced:
-                    exc.msg += (f"\nThe {'service' if is_service else 'resource'} kept changing while this task ran ({WRITE_ATTEMPTS} attempts, "
-                                "each planned from a fresh read); nothing of this task was written.")
+                    exc.msg += (f"\nThe {'service' if is_service else 'resource'} kept changing while this task ran "
+                                f"({WRITE_ATTEMPTS} attempts, each planned from a fresh read); nothing of this task "
+                                "was written.")
                 raise
             api.backoff(attempt)
     raise CloudRunError(f"Could not update {full_name}.")  # not reached

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from emulator.testing import request_json
+from emulator.testing import processes_where, request_json, still_there
 from test_deploy_playbook import HOST_VARS, SERVICE, health, repository_copy, serving
 
 MAIN = os.path.join("examples", "xai-community-backend", "main.py")
@@ -27,14 +27,7 @@ def repo(tmp_path_factory):
 def app_processes(repo):
     """PIDs of processes running in the emulator's state folder (its apps, their supervisors and children)."""
     state = os.path.realpath(os.path.join(repo.path, ".emulator")) + os.sep
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if (os.path.realpath(f"/proc/{pid}/cwd") + os.sep).startswith(state):
-                found.append(int(pid))
-        except OSError:
-            pass
-    return found
+    return processes_where(lambda pid: (os.path.realpath(f"/proc/{pid}/cwd") + os.sep).startswith(state))
 
 
 def kill_emulator_when(repo, moment, process):
@@ -53,13 +46,6 @@ def kill_emulator_when(repo, moment, process):
         process.communicate()
 
 
-def left_over(repo, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while app_processes(repo) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return app_processes(repo)
-
-
 def test_killed_during_a_build(repo):
     assert repo.playbook("deploy").returncode == 0
     assert app_processes(repo), "the service's app should be running"
@@ -75,7 +61,7 @@ def test_killed_during_a_build(repo):
         except OSError:
             return False
     kill_emulator_when(repo, building, process)
-    assert not left_over(repo), "app processes outlived the emulator"
+    assert not still_there(lambda: app_processes(repo)), "app processes outlived the emulator"
     result = repo.playbook("deploy")  # the build resumes after the restart and ends; the deploy goes live
     assert result.returncode == 0, result.output[-6000:]
     service = repo.service()
@@ -95,7 +81,7 @@ def test_killed_during_a_rollout(repo):
         except OSError:
             return False
     kill_emulator_when(repo, rolling_out, process)
-    assert not left_over(repo), "app processes outlived the emulator"
+    assert not still_there(lambda: app_processes(repo)), "app processes outlived the emulator"
     result = repo.playbook("deploy")
     assert result.returncode == 0, result.output[-6000:]
     service = repo.service()
