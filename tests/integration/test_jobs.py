@@ -86,3 +86,20 @@ def test_a_failing_migration_moves_no_traffic_and_names_the_job_then_the_fix_goe
     assert len(repo.revisions()) == revisions + 1
     assert list(serving(service)) == [repo.revisions()[0]["name"].rsplit("/", 1)[-1]]
     assert health(service["uri"])["status"] == "healthy"
+
+
+def test_a_migration_whose_run_answer_was_lost_counts_as_run_and_the_rerun_runs_nothing(repo):
+    """Issue 26: Cloud Run started the execution and the answer was lost (a 503 after the commit): reported as
+    failed, and the rerun ran the migration a second time."""
+    ran = len(executions(repo))
+    new_release(repo, 3)
+    repo.fault({"commit_then_fail": 1, "error_status": 503, "methods": ["RunJob"]})
+    try:
+        result = repo.playbook("deploy")
+    finally:
+        repo.fault(None)
+    assert result.returncode == 0, result.output[-6000:]
+    assert len(executions(repo)) == ran + 1 and executions(repo)[0]["succeededCount"] == 1
+    again = repo.playbook("deploy")
+    assert again.returncode == 0 and recap(again)["changed"] == 0, again.output[-4000:]
+    assert len(executions(repo)) == ran + 1  # not run again
