@@ -34,7 +34,7 @@ emulator-test: setup
 	$(BIN)/python -m pytest -q -n 2 emulator/tests --deselect emulator/tests/test_units.py
 
 integration: setup
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests/integration
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15 tests/integration
 
 # extensions/molecule/default: converge, idempotence, verify against an emulator of its own
 # (a free port and a fresh state folder, so it runs beside `make demo`).
