@@ -53,6 +53,8 @@ def transient(exc):
     server may have acted on the request."""
     if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout):
         return True
+    if isinstance(exc, google.auth.exceptions.TransportError):
+        return True  # the token endpoint could not be reached: the API request itself was not sent yet
     return type(exc).__name__ in TRANSIENT and isinstance(exc, gexc.GoogleAPICallError)
 
 
@@ -159,6 +161,16 @@ def api_call(action, not_found=_RAISE):
                 raise CloudRunError(error_message(what, exc), api_gave_up=True) from exc
             except requests.RequestException as exc:
                 raise CloudRunError(error_message(what, exc), unreachable=True, api_gave_up=True) from exc
+            except google.auth.exceptions.RefreshError as exc:
+                raise CloudRunError(
+                    f"Failed to {what}: the Google credentials could not be refreshed ({exc}). A user's login "
+                    "(gcloud auth application-default login) may have expired: log in again; a service account "
+                    "key may be disabled or deleted; a workload identity federation configuration may name a "
+                    "pool, provider or account that does not allow this. Nothing was sent.") from exc
+            except google.auth.exceptions.TransportError as exc:
+                # Never sent, so not a lost answer: no unreachable=True (lost_answer would read it so).
+                raise CloudRunError(f"Failed to {what}: the token endpoint could not be reached to refresh the Google "
+                                    f"credentials ({exc}); nothing was sent.", api_gave_up=True) from exc
         return wrapper
     return decorator
 
@@ -319,7 +331,7 @@ def check_client_knows(session, endpoint, name, timeout=30):
     """
     try:
         response = session.get(f"{endpoint}/v2/{name}", timeout=timeout)
-    except requests.RequestException:
+    except (requests.RequestException, google.auth.exceptions.TransportError):
         return  # the client's own read just succeeded; a blip here is not a reason to stop
     if response.status_code != 200:
         return
@@ -618,7 +630,7 @@ def image_digest(session, image, emulator=None, timeout=30):
             token = _anonymous_token(_challenge(response.headers.get("WWW-Authenticate")), timeout)
             if token:
                 response = client.head(url, headers=dict(headers, Authorization=f"Bearer {token}"), timeout=timeout)
-    except requests.RequestException as exc:
+    except (requests.RequestException, google.auth.exceptions.GoogleAuthError) as exc:
         raise CloudRunError(f"Failed to look up image {image} in its registry: {exc}") from exc
     finally:
         if not signed:

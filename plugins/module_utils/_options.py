@@ -140,10 +140,16 @@ def drop_none(value):
     return value
 
 
+# The collection's own annotations (the role's history of revisions verified good): kept on every write of
+# labels or annotations and never compared, like the keys Google's tools add.
+OWN_KEY_PREFIX = "nadle.cloudrun/"
+
+
 def user_keys(mapping):
-    """Labels or annotations without the keys that Google's own tools add."""
+    """Labels or annotations without the keys that Google's own tools and this collection add."""
     return {k: v for k, v in (mapping or {}).items()
-            if not any(k.split("/", 1)[0].endswith(ns) for ns in SYSTEM_KEY_NAMESPACES if "/" in k)}
+            if not k.startswith(OWN_KEY_PREFIX)
+            and not any(k.split("/", 1)[0].endswith(ns) for ns in SYSTEM_KEY_NAMESPACES if "/" in k)}
 
 
 def env_from_api(items):
@@ -207,7 +213,10 @@ def _keys_problems(option, mapping):
             problems.append(f"labels: '{key}: {value}' is not a valid label. Keys start with a lowercase letter; "
                             "keys and values use lowercase letters, digits, '_' and '-', 63 characters at most.")
         prefix = key.split("/", 1)[0] if "/" in key else ""
-        if any(prefix == ns or prefix.endswith("." + ns) for ns in SYSTEM_KEY_NAMESPACES):
+        if key.startswith(OWN_KEY_PREFIX):
+            problems.append(f"{option}: '{key}' is in the collection's own namespace ({OWN_KEY_PREFIX}), which it "
+                            "writes itself (cloudrun_traffic record_good).")
+        elif any(prefix == ns or prefix.endswith("." + ns) for ns in SYSTEM_KEY_NAMESPACES):
             problems.append(f"{option}: '{key}' is in a system namespace that the Cloud Run v2 API does not accept.")
     return problems
 

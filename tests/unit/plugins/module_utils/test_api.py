@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 
+import google.auth.exceptions
 import pytest
 import requests
 from google.api_core import exceptions
@@ -30,6 +31,9 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudR
     (requests.exceptions.ConnectTimeout("connect timed out"), True),
     # ... but not a read timeout: the server may have acted on the request.
     (requests.exceptions.ReadTimeout("read timed out"), False),
+    # Issue 27: the token endpoint unreachable while refreshing: the request was not sent yet.
+    (google.auth.exceptions.TransportError("token endpoint: connection reset"), True),
+    (google.auth.exceptions.RefreshError("invalid_grant: Token has been expired or revoked."), False),
 ])
 def test_only_transient_errors_are_retried(exc, retried):
     assert _api.transient(exc) is retried
@@ -194,3 +198,21 @@ def test_a_registry_that_is_not_googles_never_sees_the_google_token():
         ("HEAD", "/v2/team/app/manifests/v1", "Bearer anon-pull"),
     ]
     assert not [s for s in registry.seen if "google-oauth-token" in (s[2] or "")]
+
+
+@pytest.mark.parametrize("exc, says", [
+    (google.auth.exceptions.RefreshError("invalid_grant: Token has been expired or revoked."),
+     "the Google credentials could not be refreshed (invalid_grant: Token has been expired or revoked.). A user's "
+     "login (gcloud auth application-default login) may have expired"),
+    (google.auth.exceptions.TransportError("connection reset"),
+     "the token endpoint could not be reached to refresh the Google credentials (connection reset); nothing was sent"),
+])
+def test_credential_failures_are_messages_not_tracebacks_and_never_a_lost_answer(exc, says):
+    """Issue 27: a refresh error or a blip at the token endpoint escaped api_call as a raw MODULE FAILURE."""
+    @_api.api_call("get service {name}")
+    def call(_client, name):
+        raise exc
+    with pytest.raises(CloudRunError) as err:
+        call(None, name="svc")
+    assert err.value.msg.startswith("Failed to get service svc: ") and says in err.value.msg
+    assert not _api.lost_answer(err.value)

@@ -135,3 +135,15 @@ def test_image_hosts_as_docker_reads_them(image, host, repo):
 ])
 def test_only_googles_registries_get_the_google_token(host, google):
     assert _options.google_registry(host) is google
+
+
+def test_the_collections_own_annotation_is_kept_and_never_compared():
+    """Issue 27: annotations {team: payments} deleted nadle.cloudrun/good-revisions (the PATCH carried only team),
+    so the next rollback fell back to the old rule; and the history read as drift on every run."""
+    service = {"annotations": {"nadle.cloudrun/good-revisions": "svc-2,svc-1", "run.googleapis.com/x": "y",
+                               "team": "core"}}
+    assert _options.BY_NAME["annotations"].read(service) == {"team": "core"}
+    _options.BY_NAME["annotations"].write(service, {"team": "payments"}, "svc")
+    assert service["annotations"] == {"nadle.cloudrun/good-revisions": "svc-2,svc-1", "run.googleapis.com/x": "y",
+                                      "team": "payments"}
+    assert "collection's own namespace" in _options.option_problems({"annotations": {"nadle.cloudrun/x": "1"}})[0]
