@@ -413,16 +413,20 @@ def list_tasks(client, parent):
     return list(client.list_tasks(parent=parent, retry=api_retry(), timeout=REQUEST_TIMEOUT))
 
 
-def read_job_logs(session, endpoint, project, job_id, execution_id, task_index=None, limit=30, timeout=10):
+def read_job_logs(session, endpoint, project, job_id, execution_id, task_index=None, limit=30, timeout=10,
+                  since=None):
     """The last ``limit`` log lines of a job's execution (of one task with ``task_index``), oldest first.
 
     Cloud Logging labels a job's entries with the execution and the task index
-    (``labels."run.googleapis.com/execution_name"``, ``labels."run.googleapis.com/task_index"``).
+    (``labels."run.googleapis.com/execution_name"``, ``labels."run.googleapis.com/task_index"``). ``since``
+    (the execution's start, RFC 3339) bounds the search, which otherwise spans Logging's default window.
     """
     query = (f'resource.type="cloud_run_job" AND resource.labels.job_name="{job_id}" AND '
              f'labels."run.googleapis.com/execution_name"="{execution_id}"')
     if task_index is not None:
         query += f' AND labels."run.googleapis.com/task_index"="{task_index}"'
+    if since:
+        query += f' AND timestamp>="{since}"'
     return _log_lines(session, endpoint, project, query, limit, timeout, f"execution {execution_id}")
 
 

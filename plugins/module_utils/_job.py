@@ -405,8 +405,10 @@ def _failed(module, job_id, path, execution_id, error):
     exit_code = (task.get("lastAttemptResult") or {}).get("exitCode")
     lines = []
     try:
+        # A task's index 0 is left out of its JSON (proto3 omits defaults): a failed task without one is task 0.
         lines = api.read_job_logs(module.session(), module.logging_endpoint, module.project, job_id, execution_id,
-                                  task.get("index"), limit=LOG_LINES)
+                                  task.get("index", 0) if task else None, limit=LOG_LINES,
+                                  since=execution.get("startTime") or execution.get("createTime"))
     except CloudRunError as exc:
         lines = [f"(the logs could not be read: {exc.msg})"]
     # The execution's own words ("Task E-task0 failed with message: ..."), else the operation's error.
