@@ -7,6 +7,7 @@ import time
 from emulator.errors import ApiError
 
 MESSAGES = {
+    403: "The caller does not have permission",  # Google's PERMISSION_DENIED text when it names nothing else
     429: "Quota exceeded for quota metric 'Requests' of service 'run.googleapis.com'.",
     500: "Internal error encountered.",
     502: "Bad Gateway",

@@ -50,8 +50,17 @@ def ensure_apis(module):
     client = module.client("apis")
     parent = f"projects/{project}"
     states = {}
-    for chunk in _chunks(names, READ_BATCH):
-        states.update(api.get_api_states(client, parent=parent, names=chunk))
+    try:
+        for chunk in _chunks(names, READ_BATCH):
+            states.update(api.get_api_states(client, parent=parent, names=chunk))
+    except CloudRunError as exc:
+        if exc.details.get("api_status") != 403:
+            raise
+        # A least-privilege deployer may hold roles/run.developer and the rest, but not Service Usage's viewer.
+        raise CloudRunError(
+            exc.msg + "\nNothing was written. Reading which APIs are on needs serviceusage.services.get "
+            "(roles/serviceusage.serviceUsageViewer). A deployer without it, in a project whose APIs are on, can "
+            "skip this check: the cloudrun_deploy role's cloudrun_deploy_check_apis: false.", **exc.details) from exc
     disabled = [name for name in names if states.get(name) != "ENABLED"]
     result = {"changed": False, "apis": states, "enabled": [], "disabled": disabled}
     if not disabled:

@@ -42,6 +42,21 @@ def test_without_enabling_the_run_fails_before_any_write_listing_the_apis_that_a
     assert counted["by_rpc"].get("BatchGetApis") == 1, counted
 
 
+def test_a_deployer_who_may_not_read_the_apis_is_told_how_to_skip_the_check(fresh):
+    """Issue 27: a least-privilege deployer without serviceusage.services.get stopped at the API check on every
+    changed deploy, and the message did not say cloudrun_deploy_check_apis: false."""
+    fresh.fault({"error_count": 1, "error_status": 403, "methods": ["BatchGetApis"]})
+    fresh.reset_requests()
+    try:
+        result = fresh.playbook("deploy")
+    finally:
+        fresh.fault(None)
+    assert result.returncode != 0
+    assert "needs serviceusage.services.get (roles/serviceusage.serviceUsageViewer)" in result.output
+    assert "cloudrun_deploy_check_apis: false" in result.output, result.output[-4000:]
+    assert fresh.requests()["writes"] == 0
+
+
 def test_with_enable_apis_and_create_repository_one_run_deploys_with_its_secrets(fresh):
     with open(os.path.join(fresh.path, HOST_VARS), "a", encoding="utf-8") as handle:
         handle.write("\ncloudrun_deploy_enable_apis: true\ncloudrun_deploy_create_repository: true\n")
