@@ -63,7 +63,7 @@ def main(argv=None):
     os.makedirs(log_dir, exist_ok=True)
 
     faults = Faults()
-    project = Project(store, now, fresh=args.fresh_project)
+    project = Project(store, now, fresh=args.fresh_project, faults=faults)
     runtime = Runtime(log_dir)
     secrets = SecretManager(store, now, Policies(store, faults))
     options = {"startup_timeout": args.startup_timeout, "sync_wait": args.sync_wait, "secrets": secrets,

@@ -12,6 +12,7 @@ with ``roles/secretmanager.secretAccessor`` on it.
 
 import json
 import re
+import time
 import uuid
 
 from google.cloud import artifactregistry_v1
@@ -49,9 +50,11 @@ AR_IMAGE = re.compile(r"^(?P<location>[a-z0-9-]+)-docker\.pkg\.dev/(?P<project>[
 class Project:
     """Which APIs are on and which repositories exist, per project; both answer for every API route."""
 
-    def __init__(self, store, now, fresh=False):
+    def __init__(self, store, now, fresh=False, faults=None):
         self.store = store
         self.now = now
+        self.faults = faults
+        self._answers_from = {}  # (project number, API) -> monotonic time its enabling reaches every server
         if fresh:
             self.set_fresh(True)
 
@@ -86,9 +89,10 @@ class Project:
     def require(self, project, api):
         """Raise Google's 403 SERVICE_DISABLED for a call to an API that is off, in the form Google answers it
         (as users report it verbatim, for example google-gemini/gemini-cli#1343)."""
-        if api is None or self.enabled(project, api):
-            return
         number = project_number(project)
+        if api is None or (self.enabled(project, api)
+                           and time.monotonic() >= self._answers_from.get((number, api), 0.0)):
+            return
         url = f"https://console.developers.google.com/apis/api/{api}/overview?project={number}"
         title = TITLES.get(api, api)
         message = (f"{title} has not been used in project {number} before or it is disabled. Enable it by visiting "
@@ -153,6 +157,13 @@ class Project:
         with self.store.lock:
             self.store.apis[number] = sorted(set(self.store.apis.get(number, [])) | set(names))
             self.store.save()
+        # The api_enable_delay_ms fault: Service Usage says ENABLED at once, but the API itself keeps answering
+        # 403 SERVICE_DISABLED for a while, as Google's does for minutes (its own message: "If you enabled this
+        # API recently, wait a few minutes for the action to propagate to our systems and retry"; DefangLabs/defang
+        # issue 1978, terraform-provider-google PR 1524).
+        delay = (self.faults.setting("api_enable_delay_ms") if self.faults else 0) / 1000.0
+        for api in before:
+            self._answers_from[(number, api)] = time.monotonic() + delay
         services = [self._service(project, n) for n in names]
         response = ({"@type": SU_TYPES + response_type, "services": services}
                     if response_type.startswith("Batch") else

@@ -16,6 +16,13 @@ import re
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._base import CloudRunError
+from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
+
+try:
+    import google.auth.exceptions
+    import requests
+except ImportError:  # reported by CloudRunModule
+    pass
 
 API_NAME = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*\.googleapis\.com$")
 READ_BATCH = 30
@@ -40,6 +47,53 @@ def refuse_bad_names(names):
 
 def _listed(names):
     return "\n".join(f"- {name}" + (f" ({TITLES[name]})" if name in TITLES else "") for name in names)
+
+
+# A read each API answers with 403 SERVICE_DISABLED while it is off (or not yet on everywhere), and with anything
+# else once it is on: its host, and the path (a list, or a resource that need not exist).
+PROBES = {
+    "run.googleapis.com": ("https://run.googleapis.com", "v1/projects/{project}/locations"),
+    "cloudbuild.googleapis.com": ("https://cloudbuild.googleapis.com",
+                                  "v1/projects/{project}/locations/global/builds?pageSize=1"),
+    "secretmanager.googleapis.com": ("https://secretmanager.googleapis.com",
+                                     "v1/projects/{project}/secrets/nadle-cloudrun-probe"),
+    "artifactregistry.googleapis.com": ("https://artifactregistry.googleapis.com",
+                                        "v1/projects/{project}/locations/us/repositories/nadle-cloudrun-probe"),
+}
+
+
+def _still_off(session, module, project, names):
+    """Those of ``names`` whose probe still answers 403 SERVICE_DISABLED (or cannot be asked yet)."""
+    left = []
+    for name in names:
+        host, path = PROBES[name]
+        try:
+            response = session.get(f"{module.emulator or host}/{path.format(project=project)}", timeout=30)
+        except (requests.RequestException, google.auth.exceptions.GoogleAuthError):
+            left.append(name)
+            continue
+        if response.status_code == 403 and "SERVICE_DISABLED" in response.text:
+            left.append(name)
+    return left
+
+
+def await_propagation(module, project, enabled):
+    """After Service Usage says ENABLED, each API keeps answering SERVICE_DISABLED for a while ("If you enabled
+    this API recently, wait a few minutes for the action to propagate to our systems and retry", Google's own
+    words): wait, within wait_timeout, until the APIs this run enabled answer. Only those: any other 403 is
+    someone's to fix, not to wait for."""
+    pending = [name for name in enabled if name in PROBES]
+    if not pending:
+        return
+    note(f"waiting for {', '.join(pending)}, just enabled, to answer in project {project}")
+    session = module.session()
+    left, done = api.poll(lambda: _still_off(session, module, project, pending), lambda still: not still,
+                          module.params["wait_timeout"], initial=2.0, maximum=15.0)
+    if not done:
+        raise CloudRunError(
+            f"Enabled in project {project}, but after {module.params['wait_timeout']} seconds still answering "
+            f"SERVICE_DISABLED: {', '.join(left)}. Google says this can take a few minutes; run again later.",
+            changed=True, enabled=enabled)
 
 
 def ensure_apis(module):
@@ -87,5 +141,6 @@ def ensure_apis(module):
             raise CloudRunError(exc.msg + (f"\nEnabled before this: {', '.join(done)}." if done else ""),
                                 changed=bool(done), enabled=done, apis=states) from exc
         done += chunk
+    await_propagation(module, project, done)
     return dict(result, changed=True, enabled=done, disabled=[], apis=after,
                 msg=f"Enabled in project {project}:\n" + _listed(done))

@@ -44,9 +44,11 @@ options:
     type: int
     default: 300
 notes:
-  - O(region) is not used. An API enabled a moment ago may take a few minutes to answer everywhere (Google's own
-    words in the C(SERVICE_DISABLED) message); the modules retry only transient errors, so a run right after
-    enabling may need a rerun.
+  - O(region) is not used.
+  - An API enabled a moment ago keeps answering C(SERVICE_DISABLED) for a while, although Service Usage says it is
+    on (in Google's own words, wait a few minutes for the action to propagate to our systems and retry). After
+    enabling, the task asks each API it enabled (Cloud Run, Cloud Build, Secret Manager, Artifact Registry) with a
+    read until it answers, within O(wait_timeout), and fails naming the ones still off after that.
 seealso:
   - name: Services enabled by default
     description: The APIs a new project has on.

@@ -60,7 +60,13 @@ def test_a_deployer_who_may_not_read_the_apis_is_told_how_to_skip_the_check(fres
 def test_with_enable_apis_and_create_repository_one_run_deploys_with_its_secrets(fresh):
     with open(os.path.join(fresh.path, HOST_VARS), "a", encoding="utf-8") as handle:
         handle.write("\ncloudrun_deploy_enable_apis: true\ncloudrun_deploy_create_repository: true\n")
-    result = fresh.playbook("deploy")
+    # Issue 27: an API enabled a moment ago answers SERVICE_DISABLED for a while; the run waits for the ones it
+    # enabled (with the fault off, or without the wait, the build's first call failed with 403).
+    fresh.fault({"api_enable_delay_ms": 6000})
+    try:
+        result = fresh.playbook("deploy")
+    finally:
+        fresh.fault(None)
     assert result.returncode == 0, result.output[-6000:]
     project = admin(fresh.api, "project")
     assert project["enabled"][project_number(PROJECT)] == OFF
