@@ -32,6 +32,7 @@ SETTINGS = {
     "drs": bool,             # an org policy (Domain Restricted Sharing) refuses allUsers in IAM policies
     "secret_iam": bool,      # a fresh project: a revision reads a secret only with secretAccessor on it
     "api_enable_delay_ms": int,  # an API enabled from now on answers 403 SERVICE_DISABLED this long after
+    "iam_delay_ms": int,     # an IAM binding added from now on takes effect this long after setIamPolicy
     "seed": int,
 }
 
@@ -49,7 +50,7 @@ class Faults:
                              "latency_ms": 0, "pending_polls": 0, "rollout_ms": 0, "build_ms": 0, "etag_conflict": False, "outage_ms": 0,
                              "drs": False, "second_writer": False, "secret_iam": False,
                              "commit_then_fail": 0, "build_status": "", "log_lag_ms": 0, "api_enable_delay_ms": 0,
-                             "seed": 0}
+                             "iam_delay_ms": 0, "seed": 0}
             self.outage_until = 0.0
             self.rng = random.Random(0)
 

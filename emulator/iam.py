@@ -9,6 +9,7 @@ import base64
 import copy
 import hashlib
 import json
+import time
 import uuid
 
 from google.iam.v1 import iam_policy_pb2, policy_pb2
@@ -32,6 +33,7 @@ class Policies:
     def __init__(self, store, faults):
         self.store = store
         self.faults = faults
+        self._effective_from = {}  # (resource, role, member) -> monotonic time a new binding takes effect
 
     def get(self, resource, query=None, exists=lambda resource: None):
         """The policy; asked for at a version below 3, conditional bindings come back as IAM
@@ -76,6 +78,14 @@ class Policies:
             policy.version = policy.version or 1
             policy.etag = uuid.uuid4().bytes[:8]
             stored = json_format.MessageToDict(policy)
+            # The iam_delay_ms fault: a new binding is in the policy at once but takes effect later, as Google's
+            # IAM docs say of grants ("typically 2 minutes, potentially 7 or longer").
+            delay = self.faults.setting("iam_delay_ms") / 1000.0
+            before = {(b.get("role"), m) for b in current.get("bindings", []) for m in b.get("members", [])}
+            for binding in stored.get("bindings", []):
+                for member in binding.get("members", []):
+                    if delay and (binding.get("role"), member) not in before:
+                        self._effective_from[(resource, binding.get("role"), member)] = time.monotonic() + delay
             self.store.policies[resource] = stored
             self.store.save()
         return stored
@@ -84,5 +94,7 @@ class Policies:
         """Whether ``member`` holds ``role`` on ``resource`` without a condition."""
         with self.store.lock:
             policy = self.store.policies.get(resource) or {}
+        if time.monotonic() < self._effective_from.get((resource, role, member), 0.0):
+            return False  # granted, not in effect yet (the iam_delay_ms fault)
         return any(b.get("role") == role and member in b.get("members", []) and not b.get("condition")
                    for b in policy.get("bindings", []))

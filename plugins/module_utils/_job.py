@@ -25,7 +25,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
     parse_timeout, snake_keys,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
-from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write
+from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, waiting_out_grants
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service import refuse_unknown_region
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import SERVICE_ID_RE, check_env, short
@@ -298,8 +298,13 @@ def ensure_present(module):
     if params["execute"]:
         result["changed"] = True
         if not module.check_mode:
-            before = ((final or {}).get("latestCreatedExecution") or {}).get("name")
-            result["execution"] = execute(module, jobs, path, params, before)
+            job_now = [final]  # the job as written serves the first run; a run tried again reads it anew
+
+            def run_once():
+                now = job_now.pop() if job_now else _read_job(jobs, path)
+                return execute(module, jobs, path, params, ((now or {}).get("latestCreatedExecution") or {}).get("name"))
+            # A migration on a new project may run before the secret access granted just now is in effect.
+            result["execution"] = waiting_out_grants(module, run_once, granted, "the job's tasks")
             result["job"] = job_result(to_dict(api.get_job(jobs, name=path)))  # its execution count and latest
     return result
 

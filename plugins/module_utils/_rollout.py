@@ -12,6 +12,7 @@ a message with the failed revision's log lines.
 from __future__ import annotations
 
 import re
+import time
 
 from ansible_collections.nadle.cloudrun.plugins.module_utils import _api as api
 from ansible_collections.nadle.cloudrun.plugins.module_utils._api import to_dict
@@ -51,6 +52,29 @@ def _superseded(service_id, state, mine, error):
 # them: terraform-google-modules/terraform-docs-samples#168).
 SECRET_DENIED = re.compile(r"Permission denied on secret: (projects/[^/\s]+/secrets/[^/\s]+)/versions/\S+ "
                            r"for Revision service account (\S+?)\.(?:\s|$)")
+
+
+GRANT_WAIT = 420.0  # IAM: a grant takes effect "typically 2 minutes, potentially 7 or longer" (Google's IAM docs)
+
+
+def waiting_out_grants(module, attempt, granted, what):
+    """``attempt()``, tried again while it fails only because a secret access this run granted (``granted``) has
+    not reached Cloud Run yet ("Permission denied on secret"); pauses of 10 s doubling to 60 s, within
+    wait_timeout and GRANT_WAIT. Without a grant of this run, the first failure is the answer: any other denial
+    is someone's to fix, not to wait for. Written here: google.api_core's Retry retries a call, and this
+    retries a whole write and rollout, judged by the rollout's message."""
+    deadline = time.monotonic() + min(module.params["wait_timeout"], GRANT_WAIT)
+    pause = 10.0
+    while True:
+        try:
+            return attempt()
+        except CloudRunError as exc:
+            if not granted or not SECRET_DENIED.search(exc.msg) or time.monotonic() + pause > deadline:
+                raise
+        note(f"the secret access this run granted has not reached {what} yet (IAM grants take a while); trying "
+             f"again in {pause:.0f} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 60.0)
 
 
 def secret_access_hints(message):

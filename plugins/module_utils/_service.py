@@ -22,7 +22,7 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import Dif
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rest import service_path
 from ansible_collections.nadle.cloudrun.plugins.module_utils._results import revision_result, service_result
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import (
-    failed_latest, failure, read_plan_write, wait_for_rollout,
+    failed_latest, failure, read_plan_write, wait_for_rollout, waiting_out_grants,
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._service_args import check_options
@@ -229,10 +229,13 @@ def ensure_present(module):
         module.client("secrets"), module.project, service_id, secrets, params["secret_version"] == "pinned",
         module.check_mode, _runtime_account(module, params) if params["grant_secret_access"] else None,
     ) if secrets else ([], {}, [])
-    current, plan, written = read_plan_write(module, module.service_path(),
-                                             _planner(module, params, refs),
-                                             lambda current, plan: _write(module, services, current, plan),
-                                             first_read=first, adopt=lambda current, plan: _adopt(module, services, plan))
+    # On a new project the revision may start before the secret access granted just now is in effect.
+    first_reads = [first]  # the read above serves the first attempt only
+    current, plan, written = waiting_out_grants(module, lambda: read_plan_write(
+        module, module.service_path(), _planner(module, params, refs),
+        lambda current, plan: _write(module, services, current, plan),
+        first_read=first_reads.pop() if first_reads else None,
+        adopt=lambda current, plan: _adopt(module, services, plan)), granted, "Cloud Run")
     final, revision = written if written else (current, None)
     plan["diff"] = plan["differences"].diff()
     if "tag" in plan["changes"] or (params.get("tag") and plan["changes"]):

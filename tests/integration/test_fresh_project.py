@@ -60,9 +60,10 @@ def test_a_deployer_who_may_not_read_the_apis_is_told_how_to_skip_the_check(fres
 def test_with_enable_apis_and_create_repository_one_run_deploys_with_its_secrets(fresh):
     with open(os.path.join(fresh.path, HOST_VARS), "a", encoding="utf-8") as handle:
         handle.write("\ncloudrun_deploy_enable_apis: true\ncloudrun_deploy_create_repository: true\n")
-    # Issue 27: an API enabled a moment ago answers SERVICE_DISABLED for a while; the run waits for the ones it
-    # enabled (with the fault off, or without the wait, the build's first call failed with 403).
-    fresh.fault({"api_enable_delay_ms": 6000})
+    # Issue 27: an API enabled a moment ago answers SERVICE_DISABLED for a while, and a secret access granted a
+    # moment ago is not in effect yet; the run waits out what it enabled and granted (without the waits, the
+    # build's first call failed with 403, and the migration job with "Permission denied on secret").
+    fresh.fault({"api_enable_delay_ms": 6000, "iam_delay_ms": 5000})
     try:
         result = fresh.playbook("deploy")
     finally:
