@@ -96,13 +96,8 @@ def await_propagation(module, project, enabled):
             changed=True, enabled=enabled)
 
 
-def ensure_apis(module):
-    params = module.params
-    names = sorted(set(params["apis"]))
-    refuse_bad_names(names)
-    project = module.project
-    client = module.client("apis")
-    parent = f"projects/{project}"
+def _read_states(client, parent, names):
+    """{API: ENABLED or DISABLED}, read in batches; a 403 says which permission is missing and how to skip."""
     states = {}
     try:
         for chunk in _chunks(names, READ_BATCH):
@@ -115,6 +110,17 @@ def ensure_apis(module):
             exc.msg + "\nNothing was written. Reading which APIs are on needs serviceusage.services.get "
             "(roles/serviceusage.serviceUsageViewer). A deployer without it, in a project whose APIs are on, can "
             "skip this check: the cloudrun_deploy role's cloudrun_deploy_check_apis: false.", **exc.details) from exc
+    return states
+
+
+def ensure_apis(module):
+    params = module.params
+    names = sorted(set(params["apis"]))
+    refuse_bad_names(names)
+    project = module.project
+    client = module.client("apis")
+    parent = f"projects/{project}"
+    states = _read_states(client, parent, names)
     disabled = [name for name in names if states.get(name) != "ENABLED"]
     result = {"changed": False, "apis": states, "enabled": [], "disabled": disabled}
     if not disabled:

@@ -242,6 +242,24 @@ def plan_job(params, current, refs):
             "differences": differences}
 
 
+def _writer(module, jobs, path, job_id):
+    """write() for read_plan_write: create or update the job as planned (validateOnly in check mode), and wait."""
+    def write(current, plan):
+        spec = plan["spec"]
+        if module.check_mode:  # a secret version still to be written is "latest" to Cloud Run's validateOnly
+            spec["template"]["template"] = for_validation({"template": spec["template"]["template"]})["template"]
+        if current is None:
+            operation = api.create_job(jobs, parent=module.parent, job_id=job_id, job=spec,
+                                       validate_only=module.check_mode)
+        else:
+            operation = api.update_job(jobs, name=path, job=spec, validate_only=module.check_mode)
+        if module.check_mode:
+            return current
+        _wait_write(module, jobs, operation, f"{'create' if current is None else 'update'} job {job_id}")
+        return _read_job(jobs, path)
+    return write
+
+
 def _refuse_before_writing(module, params, first, path):
     """What would make the job fail after it is written, found with reads only: no image for a new job, a region
     Cloud Run does not have, an image that is not in its registry (Cloud Run takes the job; each run fails)."""
@@ -267,25 +285,11 @@ def ensure_present(module):
     first = _read_job(jobs, path)
     _refuse_before_writing(module, params, first, path)
     written, refs, granted = _secret_refs(module, params, secrets)
-
-    def write(current, plan):
-        spec = plan["spec"]
-        if module.check_mode:  # a secret version still to be written is "latest" to Cloud Run's validateOnly
-            spec["template"]["template"] = for_validation({"template": spec["template"]["template"]})["template"]
-        if current is None:
-            operation = api.create_job(jobs, parent=module.parent, job_id=job_id, job=spec,
-                                       validate_only=module.check_mode)
-        else:
-            operation = api.update_job(jobs, name=path, job=spec, validate_only=module.check_mode)
-        if module.check_mode:
-            return current
-        _wait_write(module, jobs, operation, f"{'create' if current is None else 'update'} job {job_id}")
-        return _read_job(jobs, path)
-
     # Deploys of several services may share a job (one migration): a create that finds it made meanwhile,
     # or an update whose etag another write outdated, is read and planned again (read_plan_write).
-    current, plan, final = read_plan_write(module, path, lambda found: plan_job(params, found, refs), write,
-                                           first_read=first, read=lambda: _read_job(jobs, path))
+    current, plan, final = read_plan_write(module, path, lambda found: plan_job(params, found, refs),
+                                           _writer(module, jobs, path, job_id), first_read=first,
+                                           read=lambda: _read_job(jobs, path))
     changes, differences = plan["changes"], plan["differences"]
     final = current if final is None else final
     result = {"changed": bool(changes or written or granted), "changed_options": [c for c in changes if c != "state"],
@@ -298,15 +302,21 @@ def ensure_present(module):
     if params["execute"]:
         result["changed"] = True
         if not module.check_mode:
-            job_now = [final]  # the job as written serves the first run; a run tried again reads it anew
-
-            def run_once():
-                now = job_now.pop() if job_now else _read_job(jobs, path)
-                return execute(module, jobs, path, params, ((now or {}).get("latestCreatedExecution") or {}).get("name"))
-            # A migration on a new project may run before the secret access granted just now is in effect.
-            result["execution"] = waiting_out_grants(module, run_once, granted, "the job's tasks")
+            result["execution"] = _run_waiting_out_grants(module, jobs, path, params, final, granted)
             result["job"] = job_result(to_dict(api.get_job(jobs, name=path)))  # its execution count and latest
     return result
+
+
+def _run_waiting_out_grants(module, jobs, path, params, job, granted):
+    """execute(), tried again while its tasks are denied a secret access this run granted (on a new project a
+    migration may run before the grant is in effect). ``job`` as written serves the first run; a run tried
+    again reads the job anew for its newest execution."""
+    job_now = [job]
+
+    def run_once():
+        now = job_now.pop() if job_now else _read_job(jobs, path)
+        return execute(module, jobs, path, params, ((now or {}).get("latestCreatedExecution") or {}).get("name"))
+    return waiting_out_grants(module, run_once, granted, "the job's tasks")
 
 
 def _overrides(params):

@@ -209,6 +209,19 @@ def refuse_unknown_region(module):
                             f"has {len(regions)}, such as {', '.join(sorted(regions)[:4])}). Nothing was written.")
 
 
+def _read_before_writing(module, services, params):
+    """The service as it is, or None; for a create, before any secret is written, what would refuse it: no image,
+    or a region Cloud Run does not have (its API answers "not found" there, as for a service that does not exist)."""
+    found = api.get_service(services, name=module.service_path())
+    if found is not None:
+        return to_dict(found)
+    if not params.get("image"):
+        raise CloudRunError(f"image is required to create service '{params['name']}': {module.service_path()} does "
+                            "not exist. Nothing was written.")
+    refuse_unknown_region(module)
+    return None
+
+
 def ensure_present(module):
     params, secrets, problems = check_options(module.params)
     service_id = params["name"]
@@ -216,15 +229,7 @@ def ensure_present(module):
         raise CloudRunError(f"Invalid options for service '{service_id}':\n- " + "\n- ".join(problems))
     module.hide(secrets.values())
     services = module.client("services")
-    found = api.get_service(services, name=module.service_path())
-    first = to_dict(found) if found is not None else None
-    if first is None:
-        # Before any secret is written, what would refuse the create: no image, or a region Cloud Run does not
-        # have (its API answers "not found" there, as for a service that does not exist).
-        if not params.get("image"):
-            raise CloudRunError(f"image is required to create service '{service_id}': {module.service_path()} does "
-                                "not exist. Nothing was written.")
-        refuse_unknown_region(module)
+    first = _read_before_writing(module, services, params)
     secrets_written, refs, granted = ensure_secrets(
         module.client("secrets"), module.project, service_id, secrets, params["secret_version"] == "pinned",
         module.check_mode, _runtime_account(module, params) if params["grant_secret_access"] else None,
