@@ -610,6 +610,15 @@ def run_regions(session, endpoint, project, timeout=30):
         return None
 
 
+def refuse_unknown_region(module):
+    """Before a create of a service or a job: a region Cloud Run does not have, whose API answers "not found"
+    there as for a missing resource, refused with the regions it has."""
+    regions = run_regions(module.session(), module.run_endpoint, module.project)
+    if regions and module.region not in regions:
+        raise CloudRunError(f"region: '{module.region}' is not a Cloud Run region of project {module.project} (it "
+                            f"has {len(regions)}, such as {', '.join(sorted(regions)[:4])}). Nothing was written.")
+
+
 def image_digest(session, image, emulator=None, timeout=30):
     """The ``sha256:`` digest ``image`` points at now (registry v2 manifest HEAD), or None if it does not exist.
 

@@ -26,7 +26,6 @@ from ansible_collections.nadle.cloudrun.plugins.module_utils._options import (
 )
 from ansible_collections.nadle.cloudrun.plugins.module_utils._progress import note
 from ansible_collections.nadle.cloudrun.plugins.module_utils._rollout import read_plan_write, waiting_out_grants
-from ansible_collections.nadle.cloudrun.plugins.module_utils._service import refuse_unknown_region
 from ansible_collections.nadle.cloudrun.plugins.module_utils._secrets import default_account, ensure_secrets, for_validation
 from ansible_collections.nadle.cloudrun.plugins.module_utils._spec import SERVICE_ID_RE, check_env, short
 
@@ -267,7 +266,7 @@ def _refuse_before_writing(module, params, first, path):
     if first is None and not params.get("image"):
         raise CloudRunError(f"image is required to create job '{job_id}': {path} does not exist.")
     if first is None:
-        refuse_unknown_region(module)
+        api.refuse_unknown_region(module)
     if params.get("image") and params["image"] != (observed_state(first)["image"] if first else None) and \
             not api.image_digest(module.session(), params["image"], emulator=module.emulator):
         raise CloudRunError(f"image: {params['image']} is not in its registry, so job '{job_id}' was neither "

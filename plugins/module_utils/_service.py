@@ -201,14 +201,6 @@ def _planner(module, params, refs):
     return plan_for
 
 
-def refuse_unknown_region(module):
-    """Before a create: a region Cloud Run does not have, whose API answers "not found" as for a missing resource."""
-    regions = api.run_regions(module.session(), module.run_endpoint, module.project)
-    if regions and module.region not in regions:
-        raise CloudRunError(f"region: '{module.region}' is not a Cloud Run region of project {module.project} (it "
-                            f"has {len(regions)}, such as {', '.join(sorted(regions)[:4])}). Nothing was written.")
-
-
 def _read_before_writing(module, services, params):
     """The service as it is, or None; for a create, before any secret is written, what would refuse it: no image,
     or a region Cloud Run does not have (its API answers "not found" there, as for a service that does not exist)."""
@@ -218,7 +210,7 @@ def _read_before_writing(module, services, params):
     if not params.get("image"):
         raise CloudRunError(f"image is required to create service '{params['name']}': {module.service_path()} does "
                             "not exist. Nothing was written.")
-    refuse_unknown_region(module)
+    api.refuse_unknown_region(module)
     return None
 
 
